@@ -1,0 +1,181 @@
+"""The landing contract: which source tables land, where, and with which columns.
+
+Every upstream system (CRM, web analytics, shop, email platform, privacy desk) lands
+files under ``<landing>/<source>/<table>/date=YYYY-MM-DD/<part>.parquet`` (or
+``.jsonl`` for stream sinks). Every column is landed as text, exactly as the upstream
+system sent it: typing, time-zone handling and validation happen in dbt staging,
+where a bad value becomes a quarantine row with a reason instead of a failed load.
+
+The generator, the real-data importer and the loader all read this module, and the
+dbt sources in ``models/staging/*/_*__sources.yml`` declare the same tables.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+LANDING_FILE_SUFFIXES = (".parquet", ".jsonl")
+RAW_SCHEMA = "raw"
+LEDGER_TABLE = "ingestion_ledger"
+
+# Metadata columns the loader adds to every raw row.
+LOADER_COLUMNS = ("_source_file", "_file_row_number", "_loaded_at")
+
+
+@dataclass(frozen=True)
+class LandingTable:
+    source: str
+    table: str
+    columns: tuple[str, ...]
+    description: str
+
+    @property
+    def raw_table(self) -> str:
+        return f"{self.source}_{self.table}"
+
+    @property
+    def landing_dir(self) -> str:
+        return f"{self.source}/{self.table}"
+
+
+LANDING_TABLES: tuple[LandingTable, ...] = (
+    LandingTable(
+        "crm",
+        "contacts",
+        (
+            "contact_id",
+            "shop_customer_id",
+            "first_name",
+            "last_name",
+            "email",
+            "phone",
+            "country_code",
+            "birth_date",
+            "signed_up_at",
+            "lifecycle_stage",
+            "is_test_account",
+            "updated_at",
+        ),
+        "CRM contact change records: one row per change, possibly out of order.",
+    ),
+    LandingTable(
+        "crm",
+        "consent_events",
+        (
+            "consent_event_id",
+            "contact_id",
+            "channel",
+            "consent_status",
+            "occurred_at",
+            "capture_source",
+        ),
+        "Consent grants and revocations per contact and channel (email, sms, ads).",
+    ),
+    LandingTable(
+        "web",
+        "events",
+        (
+            "event_id",
+            "anonymous_id",
+            "user_id",
+            "event_type",
+            "page_url",
+            "product_id",
+            "utm_source",
+            "utm_medium",
+            "utm_campaign",
+            "device_type",
+            "occurred_at",
+        ),
+        "Raw clickstream events; user_id is the shop account id once a visitor logs in.",
+    ),
+    LandingTable(
+        "shop",
+        "orders",
+        (
+            "order_id",
+            "shop_customer_id",
+            "email",
+            "order_status",
+            "currency",
+            "order_total",
+            "ordered_at",
+            "updated_at",
+        ),
+        "Shop order headers; guest checkouts carry an email and no shop_customer_id.",
+    ),
+    LandingTable(
+        "shop",
+        "order_lines",
+        (
+            "order_line_id",
+            "order_id",
+            "product_id",
+            "quantity",
+            "unit_price",
+        ),
+        "Shop order lines, one per product on an order.",
+    ),
+    LandingTable(
+        "shop",
+        "products",
+        (
+            "product_id",
+            "product_name",
+            "category",
+            "list_price",
+            "currency",
+            "updated_at",
+        ),
+        "Product catalogue snapshots.",
+    ),
+    LandingTable(
+        "email",
+        "campaigns",
+        (
+            "campaign_id",
+            "campaign_name",
+            "subject",
+            "campaign_type",
+            "scheduled_at",
+        ),
+        "Email campaigns as defined in the email platform.",
+    ),
+    LandingTable(
+        "email",
+        "events",
+        (
+            "email_event_id",
+            "campaign_id",
+            "email",
+            "event_type",
+            "occurred_at",
+            "click_url",
+            "bounce_type",
+        ),
+        "Email platform events: send, delivery, open, click, bounce, unsubscribe, spam_complaint.",
+    ),
+    LandingTable(
+        "privacy",
+        "erasure_requests",
+        (
+            "erasure_request_id",
+            "email",
+            "contact_id",
+            "requested_at",
+            "request_channel",
+        ),
+        "Right-to-be-forgotten requests received by the privacy desk.",
+    ),
+)
+
+TABLES_BY_DIR = {table.landing_dir: table for table in LANDING_TABLES}
+
+
+def table_for(source: str, table: str) -> LandingTable:
+    """Return the contract entry for ``source``/``table`` or raise a clear error."""
+    try:
+        return TABLES_BY_DIR[f"{source}/{table}"]
+    except KeyError:
+        known = ", ".join(sorted(TABLES_BY_DIR))
+        raise KeyError(f"unknown landing table {source}/{table}; known: {known}") from None
