@@ -1,0 +1,56 @@
+-- One row per raw CRM consent event row: typed, with its quarantine reason and its
+-- disposition (staged, duplicate or quarantined).
+with
+
+source as (
+    select * from {{ source('crm', 'consent_events') }}
+),
+
+typed as (
+    select
+        -- ids
+        {{ clean_text('consent_event_id') }} as consent_event_id,
+        {{ clean_text('contact_id') }} as contact_id,
+
+        -- strings
+        lower(trim(channel)) as channel,
+        lower(trim(consent_status)) as consent_status,
+        lower({{ clean_text('capture_source') }}) as capture_source,
+
+        -- timestamps
+        {{ parse_timestamp_utc('occurred_at') }} as occurred_at,
+
+        -- lineage
+        _source_file,
+        _file_row_number,
+        _loaded_at,
+        {{ raw_record_text(['consent_event_id', 'contact_id', 'channel', 'consent_status', 'occurred_at', 'capture_source']) }} as raw_record,
+        source.consent_event_id as consent_event_id_raw,
+        source.contact_id as contact_id_raw,
+        source.channel as channel_raw,
+        source.consent_status as consent_status_raw,
+        source.occurred_at as occurred_at_raw
+    from source
+),
+
+validated as (
+    select
+        *,
+        case
+            {{ quarantine_when_missing('consent_event_id_raw') }}
+            {{ quarantine_when_missing('contact_id_raw') }}
+            {{ quarantine_when_not_in('channel_raw', ['email', 'sms', 'ads']) }}
+            {{ quarantine_when_not_in('consent_status_raw', ['granted', 'revoked']) }}
+            {{ quarantine_when_bad_timestamp('occurred_at_raw', 'occurred_at') }}
+        end as quarantine_reason
+    from typed
+),
+
+classified as (
+    select
+        *,
+        {{ row_disposition(['consent_event_id']) }} as row_disposition
+    from validated
+)
+
+select * from classified

@@ -1,0 +1,23 @@
+-- One row per consent event: a contact granting or revoking consent on one channel.
+with
+
+base as (
+    select * from {{ ref('base_crm__consent_events') }}
+),
+
+staged as (
+    select
+        consent_event_id,
+        contact_id,
+        channel,
+        consent_status,
+        capture_source,
+        consent_status = 'granted' as is_granted,
+        occurred_at,
+        _source_file as source_file,
+        _loaded_at as loaded_at
+    from base
+    where row_disposition = 'staged'
+)
+
+select * from staged

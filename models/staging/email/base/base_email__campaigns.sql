@@ -1,0 +1,51 @@
+-- One row per raw email campaign row: typed, with its quarantine reason and its
+-- disposition (staged, duplicate or quarantined).
+with
+
+source as (
+    select * from {{ source('email', 'campaigns') }}
+),
+
+typed as (
+    select
+        -- ids
+        {{ clean_text('campaign_id') }} as campaign_id,
+
+        -- strings
+        {{ clean_text('campaign_name') }} as campaign_name,
+        {{ clean_text('subject') }} as subject,
+        lower(trim(campaign_type)) as campaign_type,
+
+        -- timestamps
+        {{ parse_timestamp_utc('scheduled_at') }} as scheduled_at,
+
+        -- lineage
+        _source_file,
+        _file_row_number,
+        _loaded_at,
+        {{ raw_record_text(['campaign_id', 'campaign_name', 'subject', 'campaign_type', 'scheduled_at']) }} as raw_record,
+        source.campaign_id as campaign_id_raw,
+        source.campaign_type as campaign_type_raw,
+        source.scheduled_at as scheduled_at_raw
+    from source
+),
+
+validated as (
+    select
+        *,
+        case
+            {{ quarantine_when_missing('campaign_id_raw') }}
+            {{ quarantine_when_not_in('campaign_type_raw', ['newsletter', 'promo', 'winback', 'transactional']) }}
+            {{ quarantine_when_bad_timestamp('scheduled_at_raw', 'scheduled_at') }}
+        end as quarantine_reason
+    from typed
+),
+
+classified as (
+    select
+        *,
+        {{ row_disposition(['campaign_id']) }} as row_disposition
+    from validated
+)
+
+select * from classified

@@ -1,0 +1,58 @@
+-- One row per raw email platform event row: typed, with its quarantine reason and its
+-- disposition (staged, duplicate or quarantined).
+with
+
+source as (
+    select * from {{ source('email', 'events') }}
+),
+
+typed as (
+    select
+        -- ids
+        {{ clean_text('email_event_id') }} as email_event_id,
+        {{ clean_text('campaign_id') }} as campaign_id,
+
+        -- strings
+        {{ normalize_email('email') }} as email,
+        lower(trim(event_type)) as event_type,
+        {{ clean_text('click_url') }} as click_url,
+        lower({{ clean_text('bounce_type') }}) as bounce_type,
+
+        -- timestamps
+        {{ parse_timestamp_utc('occurred_at') }} as occurred_at,
+
+        -- lineage
+        _source_file,
+        _file_row_number,
+        _loaded_at,
+        {{ raw_record_text(['email_event_id', 'campaign_id', 'email', 'event_type', 'occurred_at', 'click_url', 'bounce_type']) }} as raw_record,
+        source.email_event_id as email_event_id_raw,
+        source.campaign_id as campaign_id_raw,
+        source.email as email_raw,
+        source.event_type as event_type_raw,
+        source.occurred_at as occurred_at_raw
+    from source
+),
+
+validated as (
+    select
+        *,
+        case
+            {{ quarantine_when_missing('email_event_id_raw') }}
+            {{ quarantine_when_missing('campaign_id_raw') }}
+            {{ quarantine_when_missing('email_raw') }}
+            {{ quarantine_when_invalid_email('email_raw') }}
+            {{ quarantine_when_not_in('event_type_raw', ['send', 'delivery', 'open', 'click', 'bounce', 'unsubscribe', 'spam_complaint']) }}
+            {{ quarantine_when_bad_timestamp('occurred_at_raw', 'occurred_at') }}
+        end as quarantine_reason
+    from typed
+),
+
+classified as (
+    select
+        *,
+        {{ row_disposition(['email_event_id']) }} as row_disposition
+    from validated
+)
+
+select * from classified

@@ -1,0 +1,52 @@
+-- One row per raw erasure request row: typed, with its quarantine reason and its
+-- disposition (staged, duplicate or quarantined).
+with
+
+source as (
+    select * from {{ source('privacy', 'erasure_requests') }}
+),
+
+typed as (
+    select
+        -- ids
+        {{ clean_text('erasure_request_id') }} as erasure_request_id,
+        {{ clean_text('contact_id') }} as contact_id,
+
+        -- strings
+        {{ normalize_email('email') }} as email,
+        lower({{ clean_text('request_channel') }}) as request_channel,
+
+        -- timestamps
+        {{ parse_timestamp_utc('requested_at') }} as requested_at,
+
+        -- lineage
+        _source_file,
+        _file_row_number,
+        _loaded_at,
+        {{ raw_record_text(['erasure_request_id', 'email', 'contact_id', 'requested_at', 'request_channel']) }} as raw_record,
+        source.erasure_request_id as erasure_request_id_raw,
+        source.email as email_raw,
+        source.requested_at as requested_at_raw
+    from source
+),
+
+validated as (
+    select
+        *,
+        case
+            {{ quarantine_when_missing('erasure_request_id_raw') }}
+            when email is null and contact_id is null then 'missing_subject_identifier'
+            {{ quarantine_when_invalid_email('email_raw') }}
+            {{ quarantine_when_bad_timestamp('requested_at_raw', 'requested_at') }}
+        end as quarantine_reason
+    from typed
+),
+
+classified as (
+    select
+        *,
+        {{ row_disposition(['erasure_request_id']) }} as row_disposition
+    from validated
+)
+
+select * from classified

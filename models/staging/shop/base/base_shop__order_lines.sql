@@ -1,0 +1,72 @@
+-- One row per raw shop order line row: typed, with its quarantine reason and its
+-- disposition (staged, duplicate or quarantined). A line whose order header was
+-- never staged is quarantined too, so no staged line points at a missing order.
+with
+
+source as (
+    select * from {{ source('shop', 'order_lines') }}
+),
+
+order_headers as (
+    select
+        order_id,
+        max(case when row_disposition = 'staged' then 1 else 0 end) as has_staged_version
+    from {{ ref('base_shop__orders') }}
+    where order_id is not null
+    group by order_id
+),
+
+typed as (
+    select
+        -- ids
+        {{ clean_text('source.order_line_id') }} as order_line_id,
+        {{ clean_text('source.order_id') }} as order_id,
+        {{ clean_text('source.product_id') }} as product_id,
+
+        -- numerics
+        {{ parse_number('source.quantity', dbt.type_bigint()) }} as quantity,
+        {{ parse_number('source.unit_price', 'decimal(18, 4)') }} as unit_price,
+
+        -- lineage
+        source._source_file,
+        source._file_row_number,
+        source._loaded_at,
+        {{ raw_record_text(['source.order_line_id', 'source.order_id', 'source.product_id', 'source.quantity', 'source.unit_price']) }} as raw_record,
+        source.order_line_id as order_line_id_raw,
+        source.order_id as order_id_raw,
+        source.product_id as product_id_raw,
+        source.quantity as quantity_raw,
+        source.unit_price as unit_price_raw,
+        order_headers.has_staged_version
+    from source
+    left join order_headers
+        on {{ clean_text('source.order_id') }} = order_headers.order_id
+),
+
+validated as (
+    select
+        *,
+        case
+            {{ quarantine_when_missing('order_line_id_raw') }}
+            {{ quarantine_when_missing('order_id_raw') }}
+            {{ quarantine_when_missing('product_id_raw') }}
+            {{ quarantine_when_missing('quantity_raw') }}
+            {{ quarantine_when_unparseable('quantity_raw', 'quantity') }}
+            when quantity = 0 then 'zero_quantity'
+            {{ quarantine_when_missing('unit_price_raw') }}
+            {{ quarantine_when_unparseable('unit_price_raw', 'unit_price') }}
+            when unit_price < 0 then 'negative_unit_price'
+            when has_staged_version is null then 'unknown_order'
+            when has_staged_version = 0 then 'order_quarantined'
+        end as quarantine_reason
+    from typed
+),
+
+classified as (
+    select
+        *,
+        {{ row_disposition(['order_line_id']) }} as row_disposition
+    from validated
+)
+
+select * from classified

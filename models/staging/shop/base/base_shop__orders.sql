@@ -1,0 +1,73 @@
+-- One row per raw shop order change record: typed, converted to US dollars, with its
+-- quarantine reason and its disposition (staged, duplicate or quarantined).
+with
+
+source as (
+    select * from {{ source('shop', 'orders') }}
+),
+
+currency_rates as (
+    select * from {{ ref('currency_rates') }}
+),
+
+typed as (
+    select
+        -- ids
+        {{ clean_text('source.order_id') }} as order_id,
+        {{ clean_text('source.shop_customer_id') }} as shop_customer_id,
+
+        -- strings
+        {{ normalize_email('source.email') }} as email,
+        lower(trim(source.order_status)) as order_status,
+        upper(trim(source.currency)) as currency_code,
+
+        -- numerics
+        {{ parse_number('source.order_total', 'decimal(18, 2)') }} as order_total,
+        currency_rates.usd_per_unit,
+
+        -- timestamps
+        {{ parse_timestamp_utc('source.ordered_at') }} as ordered_at,
+        {{ parse_timestamp_utc('source.updated_at') }} as updated_at,
+
+        -- lineage
+        source._source_file,
+        source._file_row_number,
+        source._loaded_at,
+        {{ raw_record_text(['source.order_id', 'source.shop_customer_id', 'source.email', 'source.order_status', 'source.currency', 'source.order_total', 'source.ordered_at', 'source.updated_at']) }} as raw_record,
+        source.order_id as order_id_raw,
+        source.email as email_raw,
+        source.order_status as order_status_raw,
+        source.currency as currency_raw,
+        source.order_total as order_total_raw,
+        source.ordered_at as ordered_at_raw,
+        source.updated_at as updated_at_raw
+    from source
+    left join currency_rates
+        on upper(trim(source.currency)) = currency_rates.currency_code
+),
+
+validated as (
+    select
+        *,
+        case
+            {{ quarantine_when_missing('order_id_raw') }}
+            {{ quarantine_when_bad_timestamp('ordered_at_raw', 'ordered_at') }}
+            {{ quarantine_when_bad_timestamp('updated_at_raw', 'updated_at') }}
+            {{ quarantine_when_not_in('order_status_raw', ['placed', 'shipped', 'delivered', 'cancelled', 'refunded']) }}
+            {{ quarantine_when_missing('order_total_raw') }}
+            {{ quarantine_when_unparseable('order_total_raw', 'order_total') }}
+            when usd_per_unit is null then 'unknown_currency'
+            {{ quarantine_when_invalid_email('email_raw') }}
+            when shop_customer_id is null and email is null then 'unidentifiable_customer'
+        end as quarantine_reason
+    from typed
+),
+
+classified as (
+    select
+        *,
+        {{ row_disposition(['order_id', 'updated_at']) }} as row_disposition
+    from validated
+)
+
+select * from classified

@@ -1,0 +1,55 @@
+-- One row per raw product catalogue row: typed, with its quarantine reason and its
+-- disposition (staged, duplicate or quarantined).
+with
+
+source as (
+    select * from {{ source('shop', 'products') }}
+),
+
+typed as (
+    select
+        -- ids
+        {{ clean_text('product_id') }} as product_id,
+
+        -- strings
+        {{ clean_text('product_name') }} as product_name,
+        lower({{ clean_text('category') }}) as category,
+        upper({{ clean_text('currency') }}) as currency_code,
+
+        -- numerics
+        {{ parse_number('list_price', 'decimal(18, 4)') }} as list_price,
+
+        -- timestamps
+        {{ parse_timestamp_utc('updated_at') }} as updated_at,
+
+        -- lineage
+        _source_file,
+        _file_row_number,
+        _loaded_at,
+        {{ raw_record_text(['product_id', 'product_name', 'category', 'list_price', 'currency', 'updated_at']) }} as raw_record,
+        source.product_id as product_id_raw,
+        source.list_price as list_price_raw,
+        source.updated_at as updated_at_raw
+    from source
+),
+
+validated as (
+    select
+        *,
+        case
+            {{ quarantine_when_missing('product_id_raw') }}
+            {{ quarantine_when_bad_timestamp('updated_at_raw', 'updated_at') }}
+            {{ quarantine_when_unparseable('list_price_raw', 'list_price') }}
+            when list_price < 0 then 'negative_list_price'
+        end as quarantine_reason
+    from typed
+),
+
+classified as (
+    select
+        *,
+        {{ row_disposition(['product_id', 'updated_at']) }} as row_disposition
+    from validated
+)
+
+select * from classified

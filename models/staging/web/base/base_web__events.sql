@@ -1,0 +1,58 @@
+-- One row per raw web event row: typed, with its quarantine reason and its disposition
+-- (staged, duplicate or quarantined).
+with
+
+source as (
+    select * from {{ source('web', 'events') }}
+),
+
+typed as (
+    select
+        -- ids
+        {{ clean_text('event_id') }} as event_id,
+        {{ clean_text('anonymous_id') }} as anonymous_id,
+        {{ clean_text('user_id') }} as user_id,
+        {{ clean_text('product_id') }} as product_id,
+
+        -- strings
+        lower(trim(event_type)) as event_type,
+        {{ clean_text('page_url') }} as page_url,
+        lower({{ clean_text('utm_source') }}) as utm_source,
+        lower({{ clean_text('utm_medium') }}) as utm_medium,
+        lower({{ clean_text('utm_campaign') }}) as utm_campaign,
+        lower({{ clean_text('device_type') }}) as device_type,
+
+        -- timestamps
+        {{ parse_timestamp_utc('occurred_at') }} as occurred_at,
+
+        -- lineage
+        _source_file,
+        _file_row_number,
+        _loaded_at,
+        {{ raw_record_text(['event_id', 'anonymous_id', 'user_id', 'event_type', 'page_url', 'product_id', 'utm_source', 'utm_medium', 'utm_campaign', 'device_type', 'occurred_at']) }} as raw_record,
+        source.event_id as event_id_raw,
+        source.event_type as event_type_raw,
+        source.occurred_at as occurred_at_raw
+    from source
+),
+
+validated as (
+    select
+        *,
+        case
+            {{ quarantine_when_missing('event_id_raw') }}
+            when anonymous_id is null and user_id is null then 'missing_visitor_identifier'
+            {{ quarantine_when_not_in('event_type_raw', ['page_view', 'product_view', 'add_to_cart', 'checkout_start', 'login', 'search']) }}
+            {{ quarantine_when_bad_timestamp('occurred_at_raw', 'occurred_at') }}
+        end as quarantine_reason
+    from typed
+),
+
+classified as (
+    select
+        *,
+        {{ row_disposition(['event_id']) }} as row_disposition
+    from validated
+)
+
+select * from classified
