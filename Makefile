@@ -1,0 +1,90 @@
+# Two commands: `make run` builds a demo warehouse; `make test` checks everything.
+# Every target installs what it needs first, so both work on a fresh clone.
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-from-lock
+
+# Demo data set: size and seed of the synthetic sources `make run` builds.
+DEMO_CUSTOMERS ?= 5000
+DEMO_DAYS ?= 120
+DEMO_SEED ?= 42
+LANDING_DIR ?= data/landing
+export SEGMENTS_DUCKDB_PATH ?= data/warehouse.duckdb
+
+# The test suite builds its own warehouse from a fixed seed and window, so results
+# do not depend on today's date or on the demo warehouse.
+TEST_CUSTOMERS ?= 1500
+TEST_DAYS ?= 90
+TEST_SEED ?= 7
+TEST_END_DATE ?= 2026-06-30
+TEST_LANDING_DIR := data/test/landing
+TEST_DATABASE := data/test/warehouse.duckdb
+
+export DBT_PROFILES_DIR := $(CURDIR)
+export DBT_SEND_ANONYMOUS_USAGE_STATS := false
+export DO_NOT_TRACK := 1
+export GX_ANALYTICS_ENABLED := false
+export PYTHONDONTWRITEBYTECODE := 1
+
+.PHONY: run test install lock demo-data load build docs freshness real-data \
+        test-build test-python lint quality structure registry clean
+
+run: install demo-data load build ## Build the demo warehouse end to end
+
+install: $(STAMP) ## Create the virtualenv with the pinned dependencies
+
+$(STAMP): requirements.lock
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements.lock
+	touch $(STAMP)
+
+lock: ## Re-resolve requirements.in into requirements.lock
+	$(PYTHON) -m venv /tmp/segments-lock-venv
+	/tmp/segments-lock-venv/bin/python -m pip install --quiet --upgrade pip
+	/tmp/segments-lock-venv/bin/python -m pip install --quiet -r requirements.in
+	/tmp/segments-lock-venv/bin/python -m pip freeze --exclude-editable | sort > requirements.lock
+
+demo-data: install ## Generate the synthetic landing files (skipped when present)
+	@if [ -d $(LANDING_DIR) ]; then echo "Landing files already in $(LANDING_DIR) (delete it to regenerate)"; \
+	else $(BIN)/python scripts/generate_sources.py --customers $(DEMO_CUSTOMERS) --days $(DEMO_DAYS) \
+		--seed $(DEMO_SEED) --out $(LANDING_DIR); fi
+
+load: install ## Load new landing files into the raw schema (exactly once)
+	$(BIN)/python scripts/load_sources.py --landing $(LANDING_DIR) --database $(SEGMENTS_DUCKDB_PATH)
+
+build: install registry ## dbt build: seeds, models, snapshots, data and unit tests
+	@mkdir -p data/duckdb_tmp
+	$(BIN)/dbt build
+
+freshness: install ## Report source freshness against each source's SLA
+	$(BIN)/dbt source freshness
+
+docs: install ## Generate dbt docs into target/
+	$(BIN)/dbt docs generate
+
+real-data: install ## Build a warehouse of the real UCI Online Retail orders (see README)
+	$(BIN)/python scripts/import_online_retail.py --out data/online_retail/landing
+	$(BIN)/python scripts/load_sources.py --landing data/online_retail/landing --database data/online_retail/warehouse.duckdb
+	SEGMENTS_DUCKDB_PATH=data/online_retail/warehouse.duckdb $(BIN)/dbt build
+
+registry: install ## Validate the segment registry before anything is computed
+	$(BIN)/python scripts/segment_registry.py validate
+
+test: install lint structure test-build quality test-python ## Everything that checks the project
+
+test-build: install registry ## Fresh test warehouse from fixed data, then dbt build (all data and unit tests)
+	rm -rf data/test
+	@mkdir -p data/test data/duckdb_tmp
+	$(BIN)/python scripts/generate_sources.py --customers $(TEST_CUSTOMERS) --days $(TEST_DAYS) \
+		--seed $(TEST_SEED) --end-date $(TEST_END_DATE) --out $(TEST_LANDING_DIR)
+	$(BIN)/python scripts/load_sources.py --landing $(TEST_LANDING_DIR) --database $(TEST_DATABASE)
+	SEGMENTS_DUCKDB_PATH=$(TEST_DATABASE) $(BIN)/dbt build --vars '{as_of: "$(TEST_END_DATE)"}'
+
+test-python: install ## pytest: generator, loader, importer, registry, incremental and gate tests
+	$(BIN)/python -m pytest tests/python
+
+clean: ## Remove built artefacts (keeps the virtualenv)
+	rm -rf target logs data
