@@ -1,9 +1,12 @@
 -- One row per raw CRM consent event row: typed, with its quarantine reason and its
 -- disposition (staged, duplicate or quarantined).
+{{ config(materialized='incremental', on_schema_change='fail') }}
+
 with
 
 source as (
     select * from {{ source('crm', 'consent_events') }}
+    {{ only_new_loads() }}
 ),
 
 typed as (
@@ -46,11 +49,24 @@ validated as (
     from typed
 ),
 
-classified as (
+{{ classify_raw_rows('validated', ['consent_event_id']) }},
+
+final as (
     select
-        *,
-        {{ row_disposition(['consent_event_id']) }} as row_disposition
-    from validated
+        consent_event_id,
+        contact_id,
+        channel,
+        consent_status,
+        capture_source,
+        occurred_at,
+        _source_file,
+        _file_row_number,
+        _loaded_at,
+        consent_event_id_raw,
+        quarantine_reason,
+        row_disposition,
+        case when row_disposition = 'quarantined' then raw_record end as raw_record
+    from classified
 )
 
-select * from classified
+select * from final

@@ -1,9 +1,12 @@
 -- One row per raw CRM contact change record: typed, with its quarantine reason and its
 -- disposition (staged, duplicate or quarantined).
+{{ config(materialized='incremental', on_schema_change='fail') }}
+
 with
 
 source as (
     select * from {{ source('crm', 'contacts') }}
+    {{ only_new_loads() }}
 ),
 
 typed as (
@@ -58,11 +61,31 @@ validated as (
     from typed
 ),
 
-classified as (
+{{ classify_raw_rows('validated', ['contact_id', 'updated_at']) }},
+
+final as (
     select
-        *,
-        {{ row_disposition(['contact_id', 'updated_at']) }} as row_disposition
-    from validated
+        contact_id,
+        shop_customer_id,
+        first_name,
+        last_name,
+        email,
+        phone,
+        country_code,
+        lifecycle_stage,
+        is_test_account,
+        birth_date,
+        signed_up_at,
+        updated_at,
+        _source_file,
+        _file_row_number,
+        _loaded_at,
+        contact_id_raw,
+        updated_at_raw,
+        quarantine_reason,
+        row_disposition,
+        case when row_disposition = 'quarantined' then raw_record end as raw_record
+    from classified
 )
 
-select * from classified
+select * from final

@@ -1,9 +1,12 @@
 -- One row per raw email campaign row: typed, with its quarantine reason and its
 -- disposition (staged, duplicate or quarantined).
+{{ config(materialized='incremental', on_schema_change='fail') }}
+
 with
 
 source as (
     select * from {{ source('email', 'campaigns') }}
+    {{ only_new_loads() }}
 ),
 
 typed as (
@@ -41,11 +44,23 @@ validated as (
     from typed
 ),
 
-classified as (
+{{ classify_raw_rows('validated', ['campaign_id']) }},
+
+final as (
     select
-        *,
-        {{ row_disposition(['campaign_id']) }} as row_disposition
-    from validated
+        campaign_id,
+        campaign_name,
+        subject,
+        campaign_type,
+        scheduled_at,
+        _source_file,
+        _file_row_number,
+        _loaded_at,
+        campaign_id_raw,
+        quarantine_reason,
+        row_disposition,
+        case when row_disposition = 'quarantined' then raw_record end as raw_record
+    from classified
 )
 
-select * from classified
+select * from final

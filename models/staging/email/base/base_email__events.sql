@@ -1,9 +1,12 @@
 -- One row per raw email platform event row: typed, with its quarantine reason and its
 -- disposition (staged, duplicate or quarantined).
+{{ config(materialized='incremental', on_schema_change='fail') }}
+
 with
 
 source as (
     select * from {{ source('email', 'events') }}
+    {{ only_new_loads() }}
 ),
 
 typed as (
@@ -48,11 +51,25 @@ validated as (
     from typed
 ),
 
-classified as (
+{{ classify_raw_rows('validated', ['email_event_id']) }},
+
+final as (
     select
-        *,
-        {{ row_disposition(['email_event_id']) }} as row_disposition
-    from validated
+        email_event_id,
+        campaign_id,
+        email,
+        event_type,
+        click_url,
+        bounce_type,
+        occurred_at,
+        _source_file,
+        _file_row_number,
+        _loaded_at,
+        email_event_id_raw,
+        quarantine_reason,
+        row_disposition,
+        case when row_disposition = 'quarantined' then raw_record end as raw_record
+    from classified
 )
 
-select * from classified
+select * from final

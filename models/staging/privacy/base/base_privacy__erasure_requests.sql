@@ -1,9 +1,12 @@
 -- One row per raw erasure request row: typed, with its quarantine reason and its
 -- disposition (staged, duplicate or quarantined).
+{{ config(materialized='incremental', on_schema_change='fail') }}
+
 with
 
 source as (
     select * from {{ source('privacy', 'erasure_requests') }}
+    {{ only_new_loads() }}
 ),
 
 typed as (
@@ -42,11 +45,23 @@ validated as (
     from typed
 ),
 
-classified as (
+{{ classify_raw_rows('validated', ['erasure_request_id']) }},
+
+final as (
     select
-        *,
-        {{ row_disposition(['erasure_request_id']) }} as row_disposition
-    from validated
+        erasure_request_id,
+        contact_id,
+        email,
+        request_channel,
+        requested_at,
+        _source_file,
+        _file_row_number,
+        _loaded_at,
+        erasure_request_id_raw,
+        quarantine_reason,
+        row_disposition,
+        case when row_disposition = 'quarantined' then raw_record end as raw_record
+    from classified
 )
 
-select * from classified
+select * from final

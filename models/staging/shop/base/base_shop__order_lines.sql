@@ -62,11 +62,23 @@ validated as (
     from typed
 ),
 
-classified as (
+{{ classify_raw_rows('validated', ['order_line_id']) }},
+
+final as (
     select
-        *,
-        {{ row_disposition(['order_line_id']) }} as row_disposition
-    from validated
+        order_line_id,
+        order_id,
+        product_id,
+        quantity,
+        unit_price,
+        _source_file,
+        _file_row_number,
+        _loaded_at,
+        order_line_id_raw,
+        quarantine_reason,
+        row_disposition,
+        case when row_disposition = 'quarantined' then raw_record end as raw_record
+    from classified
 )
 
-select * from classified
+select * from final

@@ -1,9 +1,12 @@
 -- One row per raw shop order change record: typed, converted to US dollars, with its
 -- quarantine reason and its disposition (staged, duplicate or quarantined).
+{{ config(materialized='incremental', on_schema_change='fail') }}
+
 with
 
 source as (
     select * from {{ source('shop', 'orders') }}
+    {{ only_new_loads() }}
 ),
 
 currency_rates as (
@@ -63,11 +66,28 @@ validated as (
     from typed
 ),
 
-classified as (
+{{ classify_raw_rows('validated', ['order_id', 'updated_at']) }},
+
+final as (
     select
-        *,
-        {{ row_disposition(['order_id', 'updated_at']) }} as row_disposition
-    from validated
+        order_id,
+        shop_customer_id,
+        email,
+        order_status,
+        currency_code,
+        order_total,
+        usd_per_unit,
+        ordered_at,
+        updated_at,
+        _source_file,
+        _file_row_number,
+        _loaded_at,
+        order_id_raw,
+        updated_at_raw,
+        quarantine_reason,
+        row_disposition,
+        case when row_disposition = 'quarantined' then raw_record end as raw_record
+    from classified
 )
 
-select * from classified
+select * from final

@@ -1,9 +1,12 @@
 -- One row per raw product catalogue row: typed, with its quarantine reason and its
 -- disposition (staged, duplicate or quarantined).
+{{ config(materialized='incremental', on_schema_change='fail') }}
+
 with
 
 source as (
     select * from {{ source('shop', 'products') }}
+    {{ only_new_loads() }}
 ),
 
 typed as (
@@ -45,11 +48,25 @@ validated as (
     from typed
 ),
 
-classified as (
+{{ classify_raw_rows('validated', ['product_id', 'updated_at']) }},
+
+final as (
     select
-        *,
-        {{ row_disposition(['product_id', 'updated_at']) }} as row_disposition
-    from validated
+        product_id,
+        product_name,
+        category,
+        currency_code,
+        list_price,
+        updated_at,
+        _source_file,
+        _file_row_number,
+        _loaded_at,
+        product_id_raw,
+        updated_at_raw,
+        quarantine_reason,
+        row_disposition,
+        case when row_disposition = 'quarantined' then raw_record end as raw_record
+    from classified
 )
 
-select * from classified
+select * from final

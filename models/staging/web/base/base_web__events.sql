@@ -1,9 +1,12 @@
 -- One row per raw web event row: typed, with its quarantine reason and its disposition
 -- (staged, duplicate or quarantined).
+{{ config(materialized='incremental', on_schema_change='fail') }}
+
 with
 
 source as (
     select * from {{ source('web', 'events') }}
+    {{ only_new_loads() }}
 ),
 
 typed as (
@@ -48,11 +51,29 @@ validated as (
     from typed
 ),
 
-classified as (
+{{ classify_raw_rows('validated', ['event_id']) }},
+
+final as (
     select
-        *,
-        {{ row_disposition(['event_id']) }} as row_disposition
-    from validated
+        event_id,
+        anonymous_id,
+        user_id,
+        product_id,
+        event_type,
+        page_url,
+        utm_source,
+        utm_medium,
+        utm_campaign,
+        device_type,
+        occurred_at,
+        _source_file,
+        _file_row_number,
+        _loaded_at,
+        event_id_raw,
+        quarantine_reason,
+        row_disposition,
+        case when row_disposition = 'quarantined' then raw_record end as raw_record
+    from classified
 )
 
-select * from classified
+select * from final
