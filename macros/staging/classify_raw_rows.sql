@@ -57,6 +57,8 @@ classified as (
     row the model already holds. Empty on a full build. -#}
 {% macro only_new_loads() -%}
     {%- if is_incremental() %}
-    where _loaded_at > (select max(_loaded_at) from {{ this }})
+    where _loaded_at > (
+        select coalesce(max(_loaded_at), cast('1900-01-01' as {{ dbt.type_timestamp() }})) from {{ this }}
+    )
     {%- endif %}
 {%- endmacro %}

@@ -27,12 +27,19 @@ typed as (
         _source_file,
         _file_row_number,
         _loaded_at,
-        {{ raw_record_text(['consent_event_id', 'contact_id', 'channel', 'consent_status', 'occurred_at', 'capture_source']) }} as raw_record,
-        source.consent_event_id as consent_event_id_raw,
-        source.contact_id as contact_id_raw,
-        source.channel as channel_raw,
-        source.consent_status as consent_status_raw,
-        source.occurred_at as occurred_at_raw
+        {{ raw_record_text([
+            'consent_event_id',
+            'contact_id',
+            'channel',
+            'consent_status',
+            'occurred_at',
+            'capture_source'
+        ]) }} as raw_record,
+        consent_event_id as consent_event_id_raw,
+        contact_id as contact_id_raw,
+        channel as channel_raw,
+        consent_status as consent_status_raw,
+        occurred_at as occurred_at_raw
     from source
 ),
 

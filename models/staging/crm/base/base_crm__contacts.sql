@@ -35,13 +35,26 @@ typed as (
         _source_file,
         _file_row_number,
         _loaded_at,
-        {{ raw_record_text(['contact_id', 'shop_customer_id', 'first_name', 'last_name', 'email', 'phone', 'country_code', 'birth_date', 'signed_up_at', 'lifecycle_stage', 'is_test_account', 'updated_at']) }} as raw_record,
-        source.contact_id as contact_id_raw,
-        source.email as email_raw,
-        source.birth_date as birth_date_raw,
-        source.signed_up_at as signed_up_at_raw,
-        source.is_test_account as is_test_account_raw,
-        source.updated_at as updated_at_raw
+        {{ raw_record_text([
+            'contact_id',
+            'shop_customer_id',
+            'first_name',
+            'last_name',
+            'email',
+            'phone',
+            'country_code',
+            'birth_date',
+            'signed_up_at',
+            'lifecycle_stage',
+            'is_test_account',
+            'updated_at'
+        ]) }} as raw_record,
+        contact_id as contact_id_raw,
+        email as email_raw,
+        birth_date as birth_date_raw,
+        signed_up_at as signed_up_at_raw,
+        is_test_account as is_test_account_raw,
+        updated_at as updated_at_raw
     from source
 ),
 

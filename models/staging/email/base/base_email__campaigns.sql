@@ -26,10 +26,16 @@ typed as (
         _source_file,
         _file_row_number,
         _loaded_at,
-        {{ raw_record_text(['campaign_id', 'campaign_name', 'subject', 'campaign_type', 'scheduled_at']) }} as raw_record,
-        source.campaign_id as campaign_id_raw,
-        source.campaign_type as campaign_type_raw,
-        source.scheduled_at as scheduled_at_raw
+        {{ raw_record_text([
+            'campaign_id',
+            'campaign_name',
+            'subject',
+            'campaign_type',
+            'scheduled_at'
+        ]) }} as raw_record,
+        campaign_id as campaign_id_raw,
+        campaign_type as campaign_type_raw,
+        scheduled_at as scheduled_at_raw
     from source
 ),
 

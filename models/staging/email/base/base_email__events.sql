@@ -28,12 +28,20 @@ typed as (
         _source_file,
         _file_row_number,
         _loaded_at,
-        {{ raw_record_text(['email_event_id', 'campaign_id', 'email', 'event_type', 'occurred_at', 'click_url', 'bounce_type']) }} as raw_record,
-        source.email_event_id as email_event_id_raw,
-        source.campaign_id as campaign_id_raw,
-        source.email as email_raw,
-        source.event_type as event_type_raw,
-        source.occurred_at as occurred_at_raw
+        {{ raw_record_text([
+            'email_event_id',
+            'campaign_id',
+            'email',
+            'event_type',
+            'occurred_at',
+            'click_url',
+            'bounce_type'
+        ]) }} as raw_record,
+        email_event_id as email_event_id_raw,
+        campaign_id as campaign_id_raw,
+        email as email_raw,
+        event_type as event_type_raw,
+        occurred_at as occurred_at_raw
     from source
 ),
 
@@ -45,7 +53,15 @@ validated as (
             {{ quarantine_when_missing('campaign_id_raw') }}
             {{ quarantine_when_missing('email_raw') }}
             {{ quarantine_when_invalid_email('email_raw') }}
-            {{ quarantine_when_not_in('event_type_raw', ['send', 'delivery', 'open', 'click', 'bounce', 'unsubscribe', 'spam_complaint']) }}
+            {{ quarantine_when_not_in('event_type_raw', [
+                'send',
+                'delivery',
+                'open',
+                'click',
+                'bounce',
+                'unsubscribe',
+                'spam_complaint'
+            ]) }}
             {{ quarantine_when_bad_timestamp('occurred_at_raw', 'occurred_at') }}
         end as quarantine_reason
     from typed

@@ -26,10 +26,16 @@ typed as (
         _source_file,
         _file_row_number,
         _loaded_at,
-        {{ raw_record_text(['erasure_request_id', 'email', 'contact_id', 'requested_at', 'request_channel']) }} as raw_record,
-        source.erasure_request_id as erasure_request_id_raw,
-        source.email as email_raw,
-        source.requested_at as requested_at_raw
+        {{ raw_record_text([
+            'erasure_request_id',
+            'email',
+            'contact_id',
+            'requested_at',
+            'request_channel'
+        ]) }} as raw_record,
+        erasure_request_id as erasure_request_id_raw,
+        email as email_raw,
+        requested_at as requested_at_raw
     from source
 ),
 

@@ -31,7 +31,13 @@ typed as (
         source._source_file,
         source._file_row_number,
         source._loaded_at,
-        {{ raw_record_text(['source.order_line_id', 'source.order_id', 'source.product_id', 'source.quantity', 'source.unit_price']) }} as raw_record,
+        {{ raw_record_text([
+            'source.order_line_id',
+            'source.order_id',
+            'source.product_id',
+            'source.quantity',
+            'source.unit_price'
+        ]) }} as raw_record,
         source.order_line_id as order_line_id_raw,
         source.order_id as order_id_raw,
         source.product_id as product_id_raw,

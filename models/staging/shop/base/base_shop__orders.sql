@@ -36,7 +36,16 @@ typed as (
         source._source_file,
         source._file_row_number,
         source._loaded_at,
-        {{ raw_record_text(['source.order_id', 'source.shop_customer_id', 'source.email', 'source.order_status', 'source.currency', 'source.order_total', 'source.ordered_at', 'source.updated_at']) }} as raw_record,
+        {{ raw_record_text([
+            'source.order_id',
+            'source.shop_customer_id',
+            'source.email',
+            'source.order_status',
+            'source.currency',
+            'source.order_total',
+            'source.ordered_at',
+            'source.updated_at'
+        ]) }} as raw_record,
         source.order_id as order_id_raw,
         source.email as email_raw,
         source.order_status as order_status_raw,
@@ -56,7 +65,13 @@ validated as (
             {{ quarantine_when_missing('order_id_raw') }}
             {{ quarantine_when_bad_timestamp('ordered_at_raw', 'ordered_at') }}
             {{ quarantine_when_bad_timestamp('updated_at_raw', 'updated_at') }}
-            {{ quarantine_when_not_in('order_status_raw', ['placed', 'shipped', 'delivered', 'cancelled', 'refunded']) }}
+            {{ quarantine_when_not_in('order_status_raw', [
+                'placed',
+                'shipped',
+                'delivered',
+                'cancelled',
+                'refunded'
+            ]) }}
             {{ quarantine_when_missing('order_total_raw') }}
             {{ quarantine_when_unparseable('order_total_raw', 'order_total') }}
             when usd_per_unit is null then 'unknown_currency'

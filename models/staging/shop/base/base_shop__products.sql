@@ -29,10 +29,17 @@ typed as (
         _source_file,
         _file_row_number,
         _loaded_at,
-        {{ raw_record_text(['product_id', 'product_name', 'category', 'list_price', 'currency', 'updated_at']) }} as raw_record,
-        source.product_id as product_id_raw,
-        source.list_price as list_price_raw,
-        source.updated_at as updated_at_raw
+        {{ raw_record_text([
+            'product_id',
+            'product_name',
+            'category',
+            'list_price',
+            'currency',
+            'updated_at'
+        ]) }} as raw_record,
+        product_id as product_id_raw,
+        list_price as list_price_raw,
+        updated_at as updated_at_raw
     from source
 ),
 

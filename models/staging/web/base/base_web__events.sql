@@ -32,10 +32,22 @@ typed as (
         _source_file,
         _file_row_number,
         _loaded_at,
-        {{ raw_record_text(['event_id', 'anonymous_id', 'user_id', 'event_type', 'page_url', 'product_id', 'utm_source', 'utm_medium', 'utm_campaign', 'device_type', 'occurred_at']) }} as raw_record,
-        source.event_id as event_id_raw,
-        source.event_type as event_type_raw,
-        source.occurred_at as occurred_at_raw
+        {{ raw_record_text([
+            'event_id',
+            'anonymous_id',
+            'user_id',
+            'event_type',
+            'page_url',
+            'product_id',
+            'utm_source',
+            'utm_medium',
+            'utm_campaign',
+            'device_type',
+            'occurred_at'
+        ]) }} as raw_record,
+        event_id as event_id_raw,
+        event_type as event_type_raw,
+        occurred_at as occurred_at_raw
     from source
 ),
 
@@ -45,7 +57,14 @@ validated as (
         case
             {{ quarantine_when_missing('event_id_raw') }}
             when anonymous_id is null and user_id is null then 'missing_visitor_identifier'
-            {{ quarantine_when_not_in('event_type_raw', ['page_view', 'product_view', 'add_to_cart', 'checkout_start', 'login', 'search']) }}
+            {{ quarantine_when_not_in('event_type_raw', [
+                'page_view',
+                'product_view',
+                'add_to_cart',
+                'checkout_start',
+                'login',
+                'search'
+            ]) }}
             {{ quarantine_when_bad_timestamp('occurred_at_raw', 'occurred_at') }}
         end as quarantine_reason
     from typed

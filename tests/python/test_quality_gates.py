@@ -1,0 +1,259 @@
+"""The quality gates catch what they promise to catch.
+
+Each test plants one bad value in a small DuckDB warehouse (or SQL file) and checks the
+gate fails and names the table and column; clean data passes. The suites under test are
+the project's own files in gx/suites/.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import duckdb
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO_ROOT / "scripts"))
+
+import run_quality_gates  # noqa: E402
+
+STAGED_TABLES = {
+    "stg_crm__contacts": "contact_id varchar, updated_at timestamp, signed_up_at timestamp, loaded_at timestamp",
+    "stg_crm__consent_events": "consent_event_id varchar, contact_id varchar, channel varchar, consent_status varchar, occurred_at timestamp, loaded_at timestamp",
+    "stg_web__events": "event_id varchar, event_type varchar, occurred_at timestamp, loaded_at timestamp",
+    "stg_shop__orders": "order_id varchar, order_status varchar, currency_code varchar, order_total_usd decimal(18, 2), ordered_at timestamp, updated_at timestamp, loaded_at timestamp",
+    "stg_shop__order_lines": "order_line_id varchar, order_id varchar, quantity bigint, unit_price decimal(18, 4), loaded_at timestamp",
+    "stg_shop__products": "product_id varchar, updated_at timestamp, loaded_at timestamp",
+    "stg_email__campaigns": "campaign_id varchar, loaded_at timestamp",
+    "stg_email__events": "email_event_id varchar, event_type varchar, occurred_at timestamp, loaded_at timestamp",
+    "stg_privacy__erasure_requests": "erasure_request_id varchar, requested_at timestamp, loaded_at timestamp",
+}
+STAGED_ROWS = {
+    "stg_crm__contacts": "('c1', '2026-06-01 10:00', '2026-05-01 10:00', '2026-06-02 01:00')",
+    "stg_crm__consent_events": "('ce1', 'c1', 'email', 'granted', '2026-06-01 10:00', '2026-06-02 01:00')",
+    "stg_web__events": "('e1', 'page_view', '2026-06-01 10:00', '2026-06-02 01:00')",
+    "stg_shop__orders": "('o1', 'placed', 'USD', 25.00, '2026-06-01 10:00', '2026-06-01 10:00', '2026-06-02 01:00')",
+    "stg_shop__order_lines": "('l1', 'o1', 2, 12.50, '2026-06-02 01:00')",
+    "stg_shop__products": "('p1', '2026-06-01 10:00', '2026-06-02 01:00')",
+    "stg_email__campaigns": "('cmp1', '2026-06-02 01:00')",
+    "stg_email__events": "('ee1', 'open', '2026-06-01 10:00', '2026-06-02 01:00')",
+    "stg_privacy__erasure_requests": "('er1', '2026-06-01 10:00', '2026-06-02 01:00')",
+}
+
+
+def build_staging(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute("create schema staging")
+    for table, columns in STAGED_TABLES.items():
+        con.execute(f"create table staging.{table} ({columns})")
+        con.execute(f"insert into staging.{table} values {STAGED_ROWS[table]}")
+
+
+def build_marts(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute("create schema marts")
+    con.execute(
+        """
+        create table marts.dim_customers as
+        select * from (values
+            ('cus_1', 3, 120.50, 0.5, 0.25, 5, 0.75, true),
+            ('cus_2', 0, 0.00, 0.0, 0.0, 0, 0.50, false),
+            ('cus_3', 1, 40.00, 1.0, 0.5, 3, 1.00, true)
+        ) as t(customer_id, orders_lifetime, lifetime_revenue_usd, email_open_rate_90_days,
+               email_click_through_rate_90_days, rfm_recency_score, profile_completeness, has_ordered)
+        """
+    )
+    con.execute(
+        """
+        create table marts.dim_segments as
+        select * from (values ('vip', true), ('at_risk', true), ('retired', false))
+            as t(segment_id, is_active)
+        """
+    )
+    con.execute(
+        """
+        create table marts.dim_customer_segments as
+        select * from (values
+            ('cus_1', 'vip', true), ('cus_1', 'at_risk', false),
+            ('cus_2', 'at_risk', true), ('cus_3', 'vip', true)
+        ) as t(customer_id, segment_id, is_primary_segment)
+        """
+    )
+
+
+@pytest.fixture
+def warehouse(tmp_path: Path) -> Path:
+    path = tmp_path / "warehouse.duckdb"
+    con = duckdb.connect(str(path))
+    build_staging(con)
+    build_marts(con)
+    con.close()
+    return path
+
+
+def run_gates(database: Path, *suites: str, extra: tuple[str, ...] = ("--no-data-docs",)) -> list[str]:
+    arguments = ["--database", str(database), *extra]
+    for suite in suites:
+        arguments += ["--suite", suite]
+    return arguments
+
+
+def gate(capsys, database: Path, *suites: str, extra: tuple[str, ...] = ("--no-data-docs",)) -> tuple[int, str]:
+    code = run_quality_gates.main(run_gates(database, *suites, extra=extra))
+    captured = capsys.readouterr()
+    return code, captured.out + captured.err
+
+
+def plant(database: Path, sql: str) -> None:
+    con = duckdb.connect(str(database))
+    con.execute(sql)
+    con.close()
+
+
+def test_clean_marts_and_staging_pass_and_write_data_docs(warehouse, capsys, tmp_path):
+    docs = tmp_path / "docs"
+    code, output = gate(
+        capsys, warehouse, "marts_customers", "marts_segments", "staged_data", extra=("--data-docs", str(docs))
+    )
+    assert code == 0, output
+    assert "PASS marts_customers" in output and "PASS marts_segments" in output and "PASS staged_data" in output
+    assert (docs / "index.html").is_file()
+
+
+def test_all_null_feature_column_fails_naming_table_and_column(warehouse, capsys):
+    plant(warehouse, "update marts.dim_customers set lifetime_revenue_usd = null")
+    code, output = gate(capsys, warehouse, "marts_customers")
+    assert code == 1
+    failed = [line for line in output.splitlines() if line.strip().startswith("FAILED")]
+    assert any(
+        "marts.dim_customers.lifetime_revenue_usd" in line and "expect_column_values_to_be_between" in line
+        for line in failed
+    ), output
+    assert "Traceback" not in output
+
+
+def test_all_zero_feature_and_rate_out_of_range_fail(warehouse, capsys):
+    plant(warehouse, "update marts.dim_customers set orders_lifetime = 0, email_open_rate_90_days = 1.5")
+    code, output = gate(capsys, warehouse, "marts_customers")
+    assert code == 1
+    assert "marts.dim_customers.orders_lifetime" in output
+    assert "marts.dim_customers.email_open_rate_90_days" in output and "rates are at most 1" in output
+
+
+def test_second_primary_segment_for_a_customer_fails(warehouse, capsys):
+    plant(warehouse, "update marts.dim_customer_segments set is_primary_segment = true where customer_id = 'cus_1'")
+    code, output = gate(capsys, warehouse, "marts_segments")
+    assert code == 1
+    assert "marts.dim_customer_segments.is_primary_segment" in output
+    assert "primary_segments=2" in output and "example_customer_id=cus_1" in output
+
+
+def test_empty_and_oversized_segments_fail(warehouse, capsys):
+    plant(warehouse, "update marts.dim_customer_segments set segment_id = 'vip'")
+    code, output = gate(capsys, warehouse, "marts_segments")
+    assert code == 1
+    assert "no active segment is empty - segment_id=at_risk" in output
+    assert "more than 90% of customers - segment_id=vip" in output
+
+
+def test_future_timestamp_in_staging_fails(warehouse, capsys):
+    plant(warehouse, "insert into staging.stg_web__events values ('e2', 'login', '2026-06-05 10:00', '2026-06-02 01:00')")
+    code, output = gate(capsys, warehouse, "staged_data")
+    assert code == 1
+    assert "staging.stg_web__events.occurred_at" in output and "rows_after_load=1" in output
+
+
+def test_timestamp_before_business_start_and_unknown_event_type_fail(warehouse, capsys):
+    plant(warehouse, "insert into staging.stg_email__events values ('ee2', 'forward', '2008-12-31 23:00', '2026-06-02 01:00')")
+    code, output = gate(capsys, warehouse, "staged_data")
+    assert code == 1
+    assert "rows_before_business_start=1" in output
+    assert "staging.stg_email__events.event_type" in output and "forward" in output
+
+
+def test_missing_marts_are_skipped_with_a_notice(tmp_path, capsys):
+    path = tmp_path / "staging_only.duckdb"
+    con = duckdb.connect(str(path))
+    build_staging(con)
+    con.close()
+    code, output = gate(capsys, path, "marts_customers", "marts_segments")
+    assert code == 0
+    assert "SKIP marts_customers: marts.dim_customers not built yet" in output
+
+
+def build_landed(con: duckdb.DuckDBPyConnection, newest_web_rows: int) -> None:
+    con.execute("create schema raw")
+    con.execute(
+        "create table raw.ingestion_ledger (source varchar, table_name varchar, file_path varchar, checksum varchar, "
+        "file_bytes bigint, row_count bigint, status varchar, error_message varchar, added_columns varchar, loaded_at timestamp)"
+    )
+    for day in range(1, 10):
+        rows = newest_web_rows if day == 9 else 1000
+        con.execute(
+            "insert into raw.ingestion_ledger values ('web', 'events', ?, 'x', 1, ?, 'loaded', null, null, ?)",
+            [f"web/events/date=2026-06-0{day}/part-0.parquet", rows, f"2026-06-0{day} 02:00"],
+        )
+    for source, table in (
+        ("crm", "contacts"), ("crm", "consent_events"), ("web", "events"), ("shop", "orders"),
+        ("shop", "order_lines"), ("shop", "products"), ("email", "campaigns"), ("email", "events"),
+        ("privacy", "erasure_requests"),
+    ):
+        key = {"contacts": "contact_id", "consent_events": "consent_event_id", "events": "event_id" if source == "web" else "email_event_id",
+               "orders": "order_id", "order_lines": "order_line_id", "products": "product_id", "campaigns": "campaign_id",
+               "erasure_requests": "erasure_request_id"}[table]
+        con.execute(f"create table raw.{source}_{table} ({key} varchar)")
+        con.execute(f"insert into raw.{source}_{table} select 'k' || range from range(100)")
+    for source in ("crm", "web", "shop", "email", "privacy"):
+        con.execute(f"create table staging.stg_{source}__quarantined_rows (source_table varchar)")
+
+
+def test_volume_drop_against_previous_deliveries_fails(tmp_path, capsys):
+    path = tmp_path / "landed.duckdb"
+    con = duckdb.connect(str(path))
+    build_staging(con)
+    build_landed(con, newest_web_rows=100)
+    con.close()
+    code, output = gate(capsys, path, "landed_raw")
+    assert code == 1
+    assert "source_table=web.events" in output and "volume_ratio=0.1" in output
+
+
+def test_volume_within_bounds_and_no_quarantine_pass(tmp_path, capsys):
+    path = tmp_path / "landed.duckdb"
+    con = duckdb.connect(str(path))
+    build_staging(con)
+    build_landed(con, newest_web_rows=900)
+    con.close()
+    code, output = gate(capsys, path, "landed_raw")
+    assert code == 0, output
+
+
+def test_quarantine_share_above_threshold_fails(tmp_path, capsys):
+    path = tmp_path / "landed.duckdb"
+    con = duckdb.connect(str(path))
+    build_staging(con)
+    build_landed(con, newest_web_rows=900)
+    con.execute("insert into staging.stg_web__quarantined_rows select 'web.events' from range(6)")
+    con.close()
+    code, output = gate(capsys, path, "landed_raw")
+    assert code == 1
+    assert "staging.stg_web__quarantined_rows" in output and "quarantine_share=0.06" in output
+
+
+def test_missing_database_is_a_clear_message_and_exit_2(tmp_path, capsys):
+    code, output = gate(capsys, tmp_path / "absent.duckdb")
+    assert code == 2
+    assert "does not exist" in output and "Traceback" not in output
+
+
+def test_uppercase_keyword_fails_sqlfluff(tmp_path):
+    from sqlfluff.core import FluffConfig, Linter
+
+    # The project's rules, rendered with the jinja templater so a loose file can be linted.
+    config = FluffConfig.from_path(str(REPO_ROOT), overrides={"templater": "jinja", "dialect": "duckdb"})
+    sql_file = tmp_path / "planted.sql"
+    sql_file.write_text("SELECT customers.customer_id\nfrom customers\n")
+    result = Linter(config=config).lint_string(sql_file.read_text(), fname=str(sql_file))
+    codes = {violation.rule_code() for violation in result.get_violations()}
+    assert "CP01" in codes
+    clean = Linter(config=config).lint_string("select customers.customer_id\nfrom customers\n")
+    assert not clean.get_violations()

@@ -1,0 +1,235 @@
+"""The structure check catches each kind of violation in a small synthetic manifest,
+and the exceptions file suppresses exactly what it names, with a reason."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO_ROOT / "scripts"))
+
+import check_project_structure  # noqa: E402
+
+PROJECT = "dynamic_segments"
+
+
+def model(name: str, path: str, parents=(), description="One row per thing.", columns=None, contract=False) -> dict:
+    return {
+        "resource_type": "model",
+        "package_name": PROJECT,
+        "name": name,
+        "original_file_path": path,
+        "description": description,
+        "depends_on": {"nodes": list(parents), "macros": []},
+        "columns": {c: {"name": c, "description": d} for c, d in (columns or {"id": "Key."}).items()},
+        "config": {"contract": {"enforced": contract}},
+    }
+
+
+def pk_tests(model_name: str, column: str = "id") -> dict:
+    uid = f"model.{PROJECT}.{model_name}"
+    return {
+        f"test.{PROJECT}.{kind}_{model_name}_{column}": {
+            "resource_type": "test",
+            "package_name": PROJECT,
+            "attached_node": uid,
+            "column_name": column,
+            "test_metadata": {"name": kind, "kwargs": {}},
+            "depends_on": {"nodes": [uid]},
+        }
+        for kind in ("unique", "not_null")
+    }
+
+
+def source(name: str, table: str, freshness=True, description="One row per raw record.") -> dict:
+    return {
+        "resource_type": "source",
+        "package_name": PROJECT,
+        "source_name": name,
+        "name": table,
+        "description": description,
+        "source_description": "The shop.",
+        "loaded_at_field": "_loaded_at" if freshness else None,
+        "freshness": {"warn_after": {"count": 26, "period": "hour"}, "error_after": {"count": None, "period": None}}
+        if freshness
+        else {"warn_after": {"count": None, "period": None}, "error_after": {"count": None, "period": None}},
+    }
+
+
+def clean_manifest() -> dict:
+    base = model("base_shop__orders", "models/staging/shop/base/base_shop__orders.sql", [f"source.{PROJECT}.shop.orders"])
+    stg = model("stg_shop__orders", "models/staging/shop/stg_shop__orders.sql", [f"model.{PROJECT}.base_shop__orders"])
+    dim = model(
+        "dim_orders", "models/marts/shop/dim_orders.sql", [f"model.{PROJECT}.stg_shop__orders"], contract=True
+    )
+    nodes = {f"model.{PROJECT}.{m['name']}": m for m in (base, stg, dim)}
+    for name in ("base_shop__orders", "stg_shop__orders", "dim_orders"):
+        nodes.update(pk_tests(name))
+    return {
+        "metadata": {"project_name": PROJECT},
+        "nodes": nodes,
+        "sources": {f"source.{PROJECT}.shop.orders": source("shop", "orders")},
+    }
+
+
+def run(tmp_path: Path, manifest: dict, exceptions: str | None = None, capsys=None) -> tuple[int, str]:
+    manifest_path = tmp_path / "manifest.json"
+    manifest_path.write_text(json.dumps(manifest))
+    exceptions_path = tmp_path / "structure_exceptions.yml"
+    if exceptions is not None:
+        exceptions_path.write_text(exceptions)
+    code = check_project_structure.main(["--manifest", str(manifest_path), "--exceptions", str(exceptions_path)])
+    captured = capsys.readouterr()
+    return code, captured.out + captured.err
+
+
+def test_clean_manifest_passes(tmp_path, capsys):
+    code, output = run(tmp_path, clean_manifest(), capsys=capsys)
+    assert code == 0, output
+    assert "0 violations" in output
+
+
+def test_mart_reading_a_source_is_caught(tmp_path, capsys):
+    manifest = clean_manifest()
+    manifest["nodes"][f"model.{PROJECT}.dim_orders"]["depends_on"]["nodes"].append(f"source.{PROJECT}.shop.orders")
+    code, output = run(tmp_path, manifest, capsys=capsys)
+    assert code == 1
+    assert "source_outside_staging dim_orders:" in output
+    assert "direct_join_to_source dim_orders:" in output
+
+
+def test_undocumented_model_and_column_are_caught(tmp_path, capsys):
+    manifest = clean_manifest()
+    node = manifest["nodes"][f"model.{PROJECT}.stg_shop__orders"]
+    node["description"] = ""
+    node["columns"]["order_total"] = {"name": "order_total", "description": ""}
+    code, output = run(tmp_path, manifest, capsys=capsys)
+    assert code == 1
+    assert "model_undocumented stg_shop__orders: model has no description" in output
+    assert "column_undocumented stg_shop__orders: column order_total has no description" in output
+
+
+def test_missing_primary_key_test_is_caught(tmp_path, capsys):
+    manifest = clean_manifest()
+    del manifest["nodes"][f"test.{PROJECT}.not_null_dim_orders_id"]
+    code, output = run(tmp_path, manifest, capsys=capsys)
+    assert code == 1
+    assert "primary_key_untested dim_orders: unique column(s) id not tested not_null" in output
+
+
+def test_unique_combination_of_columns_counts_as_a_primary_key_test(tmp_path, capsys):
+    manifest = clean_manifest()
+    for kind in ("unique", "not_null"):
+        del manifest["nodes"][f"test.{PROJECT}.{kind}_dim_orders_id"]
+    manifest["nodes"][f"test.{PROJECT}.ucoc_dim_orders"] = {
+        "resource_type": "test",
+        "attached_node": f"model.{PROJECT}.dim_orders",
+        "column_name": None,
+        "test_metadata": {"name": "unique_combination_of_columns", "kwargs": {"combination_of_columns": ["id", "day"]}},
+        "depends_on": {"nodes": [f"model.{PROJECT}.dim_orders"]},
+    }
+    code, output = run(tmp_path, manifest, capsys=capsys)
+    assert code == 0, output
+
+
+def test_staging_layout_rules(tmp_path, capsys):
+    manifest = clean_manifest()
+    nodes = manifest["nodes"]
+    # A second stg_ model on the same source table, a stg_ reading another source's base model,
+    # a root model, a mislabelled intermediate model and a mart without a contract.
+    nodes[f"model.{PROJECT}.stg_shop__orders_again"] = model(
+        "stg_shop__orders_again", "models/staging/shop/stg_shop__orders_again.sql", [f"model.{PROJECT}.base_shop__orders"]
+    )
+    nodes[f"model.{PROJECT}.stg_crm__orders"] = model(
+        "stg_crm__orders", "models/staging/crm/stg_crm__orders.sql", [f"model.{PROJECT}.base_shop__orders"]
+    )
+    nodes[f"model.{PROJECT}.orders_report"] = model("orders_report", "models/orders_report.sql", [f"model.{PROJECT}.dim_orders"])
+    nodes[f"model.{PROJECT}.customers_joined"] = model(
+        "customers_joined", "models/intermediate/customers/customers_joined.sql", [f"model.{PROJECT}.stg_shop__orders"]
+    )
+    nodes[f"model.{PROJECT}.dim_orders"]["config"]["contract"]["enforced"] = False
+    for name in ("stg_shop__orders_again", "stg_crm__orders", "orders_report", "customers_joined"):
+        nodes.update(pk_tests(name))
+    code, output = run(tmp_path, manifest, capsys=capsys)
+    assert code == 1
+    assert "duplicate_staging source:shop.orders: staged by 3 stg models" in output
+    assert "staging_on_staging stg_crm__orders: reads staging model base_shop__orders" in output
+    assert "root_model orders_report:" in output
+    assert "model_naming customers_joined: intermediate models are named int_*" in output
+    assert "mart_contract_missing dim_orders:" in output
+
+
+def test_source_without_freshness_or_description_is_caught(tmp_path, capsys):
+    manifest = clean_manifest()
+    manifest["sources"][f"source.{PROJECT}.shop.orders"] = source("shop", "orders", freshness=False, description="")
+    code, output = run(tmp_path, manifest, capsys=capsys)
+    assert code == 1
+    assert "source_freshness_missing source:shop.orders" in output
+    assert "source_undocumented source:shop.orders: source table has no description" in output
+
+
+def test_rejoined_upstream_concept_is_caught(tmp_path, capsys):
+    manifest = clean_manifest()
+    nodes = manifest["nodes"]
+    nodes[f"model.{PROJECT}.int_orders_enriched"] = model(
+        "int_orders_enriched", "models/intermediate/orders/int_orders_enriched.sql", [f"model.{PROJECT}.stg_shop__orders"]
+    )
+    nodes[f"model.{PROJECT}.dim_orders"]["depends_on"]["nodes"] = [
+        f"model.{PROJECT}.stg_shop__orders",
+        f"model.{PROJECT}.int_orders_enriched",
+    ]
+    nodes.update(pk_tests("int_orders_enriched"))
+    code, output = run(tmp_path, manifest, capsys=capsys)
+    assert code == 1
+    assert "rejoined_upstream_concept dim_orders: reads int_orders_enriched and its parent(s) stg_shop__orders" in output
+
+
+def test_exception_with_reason_suppresses_only_its_violation(tmp_path, capsys):
+    manifest = clean_manifest()
+    manifest["nodes"][f"model.{PROJECT}.dim_orders"]["depends_on"]["nodes"].append(f"source.{PROJECT}.shop.orders")
+    exceptions = """
+exceptions:
+  - rule: source_outside_staging
+    node: dim_orders
+    reason: The shop hands us a curated order feed that needs no staging.
+"""
+    code, output = run(tmp_path, manifest, exceptions, capsys=capsys)
+    assert code == 1  # direct_join_to_source is not excepted
+    assert "source_outside_staging dim_orders" not in output
+    assert "direct_join_to_source dim_orders" in output
+    assert "1 excepted" in output
+
+
+def test_exception_without_reason_is_rejected(tmp_path, capsys):
+    exceptions = """
+exceptions:
+  - rule: root_model
+    node: orders_report
+"""
+    code, output = run(tmp_path, clean_manifest(), exceptions, capsys=capsys)
+    assert code == 2
+    assert "needs reason" in output
+
+
+def test_stale_exception_is_listed(tmp_path, capsys):
+    exceptions = """
+exceptions:
+  - rule: root_model
+    node: orders_report
+    reason: Kept at the root while the reports folder is designed.
+"""
+    code, output = run(tmp_path, clean_manifest(), exceptions, capsys=capsys)
+    assert code == 0
+    assert "exception root_model orders_report matches nothing" in output
+
+
+@pytest.mark.parametrize("missing", ["manifest.json"])
+def test_missing_manifest_is_exit_2(tmp_path, capsys, missing):
+    code = check_project_structure.main(["--manifest", str(tmp_path / missing)])
+    output = capsys.readouterr().err
+    assert code == 2
+    assert "run `dbt parse` first" in output
