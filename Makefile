@@ -55,9 +55,11 @@ demo-data: install ## Generate the synthetic landing files (skipped when present
 load: install ## Load new landing files into the raw schema (exactly once)
 	$(BIN)/python scripts/load_sources.py --landing $(LANDING_DIR) --database $(SEGMENTS_DUCKDB_PATH)
 
-build: install registry ## dbt build: seeds, models, snapshots, data and unit tests
+# Scheduled builds run models, snapshots and data tests; unit tests check logic, not data,
+# and run in `make test`.
+build: install registry ## dbt build: seeds, models, snapshots and data tests
 	@mkdir -p data/duckdb_tmp
-	$(BIN)/dbt build
+	$(BIN)/dbt build --exclude-resource-type unit_test
 
 freshness: install ## Report source freshness against each source's SLA
 	$(BIN)/dbt source freshness
@@ -73,7 +75,7 @@ real-data: install ## Build a warehouse of the real UCI Online Retail orders (se
 registry: install ## Validate the segment registry before anything is computed
 	$(BIN)/python scripts/segment_registry.py validate
 
-test: install lint structure test-build quality test-python ## Everything that checks the project
+test: install registry structure test-build quality test-python lint ## Everything that checks the project
 
 test-build: install registry ## Fresh test warehouse from fixed data, then dbt build (all data and unit tests)
 	rm -rf data/test
@@ -81,7 +83,21 @@ test-build: install registry ## Fresh test warehouse from fixed data, then dbt b
 	$(BIN)/python scripts/generate_sources.py --customers $(TEST_CUSTOMERS) --days $(TEST_DAYS) \
 		--seed $(TEST_SEED) --end-date $(TEST_END_DATE) --out $(TEST_LANDING_DIR)
 	$(BIN)/python scripts/load_sources.py --landing $(TEST_LANDING_DIR) --database $(TEST_DATABASE)
-	SEGMENTS_DUCKDB_PATH=$(TEST_DATABASE) $(BIN)/dbt build --vars '{as_of: "$(TEST_END_DATE)"}'
+	SEGMENTS_DUCKDB_PATH=$(TEST_DATABASE) $(BIN)/dbt build --exclude-resource-type unit_test --vars '{as_of: "$(TEST_END_DATE)"}'
+	SEGMENTS_DUCKDB_PATH=$(TEST_DATABASE) $(BIN)/dbt test --select "test_type:unit" --vars '{as_of: "$(TEST_END_DATE)"}'
+
+lint: install ## sqlfluff over models, tests and analyses (dbt templater, throwaway warehouse)
+	SEGMENTS_DUCKDB_PATH=/tmp/segments_sqlfluff.duckdb DBT_TARGET_PATH=target_sqlfluff DBT_LOG_PATH=logs_sqlfluff \
+		$(BIN)/sqlfluff lint models tests analyses --processes 2
+
+structure: install ## dbt-project-evaluator rules over the manifest; exceptions in structure_exceptions.yml
+	SEGMENTS_DUCKDB_PATH=/tmp/segments_structure.duckdb DBT_TARGET_PATH=target_structure DBT_LOG_PATH=logs_structure \
+		$(BIN)/dbt parse --quiet
+	DBT_TARGET_PATH=target_structure $(BIN)/python scripts/check_project_structure.py
+
+QUALITY_DATABASE ?= $(TEST_DATABASE)
+quality: install ## Great Expectations gates on a built warehouse (the test one by default); Data Docs in target/data_docs/
+	$(BIN)/python scripts/run_quality_gates.py --database $(QUALITY_DATABASE)
 
 test-python: install ## pytest: generator, loader, importer, registry, incremental and gate tests
 	$(BIN)/python -m pytest tests/python

@@ -31,7 +31,8 @@ Usage::
     python scripts/load_sources.py --landing data/landing [--database PATH]
 
 The database defaults to ``$SEGMENTS_DUCKDB_PATH``, else ``data/warehouse.duckdb``
-in the repository. Exit code 0 when the run completed (failed files are listed
+in the repository; ``$SEGMENTS_DUCKDB_MEMORY_LIMIT`` (e.g. ``6GB``) caps DuckDB's memory as
+in the dbt profile. Exit code 0 when the run completed (failed files are listed
 and kept in the ledger), 2 for unusable arguments, 3 when the database cannot be
 opened (e.g. locked by another process: DuckDB allows a single writer).
 """
@@ -67,6 +68,8 @@ from landing_contract import (  # noqa: E402
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_DATABASE = REPO_ROOT / "data" / "warehouse.duckdb"
 DATABASE_ENV_VAR = "SEGMENTS_DUCKDB_PATH"
+# Same variable as the dbt profile; unset means DuckDB's default (80% of RAM).
+MEMORY_LIMIT_ENV_VAR = "SEGMENTS_DUCKDB_MEMORY_LIMIT"
 
 PARTITION_DIR = re.compile(r"^date=(\d{4}-\d{2}-\d{2})$")
 GLOB_CHARACTERS = set("*?[]{}")
@@ -154,7 +157,10 @@ def raw_table_sql(table: LandingTable) -> str:
 
 
 def connect(database: Path) -> duckdb.DuckDBPyConnection:
-    database.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        database.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise DatabaseUnavailable(f"cannot create the folder of database {database}: {exc}") from None
     try:
         con = duckdb.connect(str(database))
     except duckdb.IOException as exc:
@@ -168,6 +174,13 @@ def connect(database: Path) -> duckdb.DuckDBPyConnection:
     except duckdb.Error as exc:
         raise DatabaseUnavailable(f"cannot open database {database}: {exc}") from None
     con.execute("SET enable_progress_bar = false")
+    memory_limit = os.environ.get(MEMORY_LIMIT_ENV_VAR)
+    if memory_limit:
+        try:
+            con.execute(f"SET memory_limit = {quote_literal(memory_limit)}")
+        except duckdb.Error as exc:
+            con.close()
+            raise UsageError(f"{MEMORY_LIMIT_ENV_VAR}={memory_limit!r}: {first_line(exc)}") from None
     return con
 
 
@@ -276,12 +289,16 @@ def sha256_file(path: Path) -> tuple[str, int]:
 
 
 def fingerprint(files: list[LandingFile]) -> None:
+    """Fill checksum and size; a file that cannot be read gets a layout error instead."""
+
+    def measure(landing_file: LandingFile) -> None:
+        try:
+            landing_file.checksum, landing_file.file_bytes = sha256_file(landing_file.path)
+        except OSError as exc:
+            landing_file.layout_error = f"cannot read file: {exc.strerror or exc}"
+
     with ThreadPoolExecutor(max_workers=max(2, os.cpu_count() or 2)) as pool:
-        for landing_file, (checksum, size) in zip(
-            files, pool.map(lambda f: sha256_file(f.path), files)
-        ):
-            landing_file.checksum = checksum
-            landing_file.file_bytes = size
+        list(pool.map(measure, files))
 
 
 # -------------------------------------------------------------------------- ledger
@@ -395,9 +412,13 @@ class Loader:
 
     def __init__(self, con: duckdb.DuckDBPyConnection, landing: Path, summary: RunSummary):
         self.con = con
-        self.landing_prefix = str(landing.resolve()) + os.sep
+        self.landing_prefix = str(landing) + os.sep
         self.summary = summary
         self._last_stamp = datetime.min
+
+    def continue_after(self, previous: datetime | None) -> None:
+        if previous is not None:
+            self._last_stamp = max(self._last_stamp, previous)
 
     def stamp(self) -> datetime:
         """A UTC timestamp unique to one transaction, shared by its files."""
@@ -433,6 +454,9 @@ class Loader:
         """Load files in one transaction with their ledger rows; raises on failure."""
         loaded_at = self.stamp()
         con = self.con
+        # Parquet rows carry their own file_row_number, so their physical order is free
+        # (much faster parallel inserts); JSON line numbers come from the scan order.
+        con.execute(f"SET preserve_insertion_order = {'false' if files[0].is_parquet else 'true'}")
         con.execute("BEGIN TRANSACTION")
         try:
             added = self.evolve_schema(table, files)
@@ -554,6 +578,8 @@ def run(landing: Path, database: Path, retry_failed: bool = False) -> RunSummary
     """Load every new landing file; returns what happened."""
     if not landing.is_dir():
         raise UsageError(f"landing directory {landing} does not exist or is not a directory")
+    # Absolute paths go to DuckDB; rows and ledger keep the path relative to the landing dir.
+    landing = landing.resolve()
     con = connect(database)
     try:
         ensure_warehouse(con)
@@ -562,6 +588,10 @@ def run(landing: Path, database: Path, retry_failed: bool = False) -> RunSummary
         fingerprint(files)
         ledger = read_ledger(con)
         loader = Loader(con, landing, summary)
+        # Transaction stamps stay unique even if the clock went back since the last run.
+        loader.continue_after(con.execute(
+            f"SELECT max(loaded_at) FROM {RAW_SCHEMA}.{LEDGER_TABLE}"
+        ).fetchone()[0])
 
         to_load: dict[str, list[LandingFile]] = defaultdict(list)
         for landing_file in files:

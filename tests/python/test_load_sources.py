@@ -336,3 +336,28 @@ def test_cli_reports_locked_database(landing, db):
     assert locked.returncode == 3
     assert "another process" in locked.stderr and "Traceback" not in locked.stderr
     assert len(locked.stderr.strip().splitlines()) == 1
+
+
+def test_cli_with_relative_paths(landing, tmp_path):
+    write_parquet(landing, "shop/orders/date=2024-01-01/a.parquet", orders(2))
+    write_jsonl(landing, "web/events/date=2024-01-01/a.jsonl", web_events(2))
+    result = subprocess.run(
+        [sys.executable, str(SCRIPTS / "load_sources.py"),
+         "--landing", "landing", "--database", "rel/warehouse.duckdb"],
+        capture_output=True, text=True, cwd=tmp_path,
+    )
+    assert result.returncode == 0, result.stderr
+    db = tmp_path / "rel" / "warehouse.duckdb"
+    assert query(db, "SELECT DISTINCT _source_file FROM raw.shop_orders") == [
+        ("shop/orders/date=2024-01-01/a.parquet",)]
+    assert query(db, f"SELECT file_path, status FROM {LEDGER} ORDER BY 1") == [
+        ("shop/orders/date=2024-01-01/a.parquet", "loaded"),
+        ("web/events/date=2024-01-01/a.jsonl", "loaded"),
+    ]
+
+
+def test_database_defaults_to_env_var(landing, tmp_path):
+    env = dict(__import__("os").environ, SEGMENTS_DUCKDB_PATH=str(tmp_path / "env.duckdb"))
+    result = run_cli("--landing", str(landing), env=env)
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "env.duckdb").exists()

@@ -1,0 +1,53 @@
+-- One row per customer per active segment whose rule (and every ancestor's rule) matches
+-- the customer's profile at as_of, with the consent and completeness checks that decide
+-- whether the match becomes a membership. Computed in one pass: every customer against
+-- every active segment, filtered by one CASE generated from the segment registry.
+{%- do validate_segment_registry() %}
+
+with
+
+dim_customers as (
+    select * from {{ ref('dim_customers') }}
+),
+
+active_segments as (
+    select
+        segment_key,
+        priority as segment_priority
+    from (
+        {{ segment_catalog_rows(statuses=['active'], include_default=false) }}
+    ) as registry_rows
+),
+
+customer_segment_pairs as (
+    select
+        active_segments.segment_key,
+        active_segments.segment_priority,
+        dim_customers.*
+    from dim_customers
+    cross join active_segments
+),
+
+rules_matched as (
+    select
+        customer_id,
+        segment_key,
+        segment_priority,
+        {{ segment_condition_case('segment_key', 'consent_condition') }} as is_consent_given,
+        {{ segment_default('condition') }} as is_profile_too_incomplete
+    from customer_segment_pairs
+    where {{ segment_condition_case('segment_key', 'match_condition') }}
+),
+
+final as (
+    select
+        customer_id,
+        segment_key,
+        segment_priority,
+        is_consent_given,
+        is_profile_too_incomplete,
+        is_consent_given and not is_profile_too_incomplete as is_member
+    from rules_matched
+)
+
+select * from final

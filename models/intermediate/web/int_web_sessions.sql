@@ -1,0 +1,337 @@
+{#-
+    One row per web session: a visitor's run of events with no gap longer than
+    var('session_inactivity_minutes'). The visitor is the browser (anonymous_id), or the
+    shop account (user_id) for events without one, so logging in mid-session keeps the
+    session whole.
+
+    Incremental runs rebuild only the visitors touched by rows loaded since the table's
+    high-water mark (minus var('incremental_lookback_days')), and for each of them only
+    from their restart point: the earliest existing session that a new event or order could
+    reach (ended within the inactivity gap before it). Sessions before the restart point
+    are carried over unchanged, so the batch holds every session of each touched visitor
+    and delete+insert on visitor_key replaces them exactly.
+-#}
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key='visitor_key',
+        on_schema_change='fail',
+    )
+}}
+
+{%- set gap_minutes = var('session_inactivity_minutes') | int -%}
+{%- set lookback_days = var('incremental_lookback_days') | int -%}
+
+with
+
+stg_web__events as (
+    select * from {{ ref('stg_web__events') }}
+),
+
+stg_shop__orders as (
+    select * from {{ ref('stg_shop__orders') }}
+),
+
+events_before_cutoff as (
+    select
+        event_id,
+        coalesce(anonymous_id, {{ dbt.concat(["'user:'", "user_id"]) }}) as visitor_key,
+        anonymous_id,
+        user_id,
+        event_type,
+        page_url,
+        utm_source,
+        utm_medium,
+        utm_campaign,
+        device_type,
+        occurred_at,
+        loaded_at
+    from stg_web__events
+    where occurred_at < {{ as_of_cutoff() }}
+),
+
+placed_orders as (
+    select distinct
+        order_id,
+        shop_customer_id,
+        ordered_at,
+        loaded_at
+    from stg_shop__orders
+    where shop_customer_id is not null
+        and order_total_usd >= 0
+        and ordered_at < {{ as_of_cutoff() }}
+),
+
+{% if is_incremental() %}
+
+high_water_mark as (
+    select
+        max(max_loaded_at) as loaded_through,
+        max(ended_at) as occurred_through
+    from {{ this }}
+),
+
+new_events as (
+    select events_before_cutoff.*
+    from events_before_cutoff
+    cross join high_water_mark
+    where events_before_cutoff.loaded_at > {{ dbt.dateadd('day', -1 * lookback_days, 'high_water_mark.loaded_through') }}
+        or events_before_cutoff.occurred_at > {{ dbt.dateadd('day', -1 * lookback_days, 'high_water_mark.occurred_through') }}
+),
+
+new_orders as (
+    select placed_orders.*
+    from placed_orders
+    cross join high_water_mark
+    where placed_orders.loaded_at > {{ dbt.dateadd('day', -1 * lookback_days, 'high_water_mark.loaded_through') }}
+        or placed_orders.ordered_at > {{ dbt.dateadd('day', -1 * lookback_days, 'high_water_mark.occurred_through') }}
+),
+
+dirty_points as (
+    select
+        visitor_key,
+        occurred_at as dirty_from
+    from new_events
+
+    union all
+
+    select
+        existing_sessions.visitor_key,
+        new_orders.ordered_at as dirty_from
+    from new_orders
+    inner join {{ this }} as existing_sessions
+        on new_orders.shop_customer_id = existing_sessions.user_id
+),
+
+dirty_visitors as (
+    select
+        visitor_key,
+        min(dirty_from) as dirty_from
+    from dirty_points
+    group by visitor_key
+),
+
+restart_points as (
+    select
+        dirty_visitors.visitor_key,
+        least(
+            dirty_visitors.dirty_from,
+            coalesce(min(existing_sessions.started_at), dirty_visitors.dirty_from)
+        ) as restart_at
+    from dirty_visitors
+    left join {{ this }} as existing_sessions
+        on dirty_visitors.visitor_key = existing_sessions.visitor_key
+        and existing_sessions.ended_at >= {{ dbt.dateadd('minute', -1 * gap_minutes, 'dirty_visitors.dirty_from') }}
+    group by
+        dirty_visitors.visitor_key,
+        dirty_visitors.dirty_from
+),
+
+events_to_sessionize as (
+    select events_before_cutoff.*
+    from events_before_cutoff
+    inner join restart_points
+        on events_before_cutoff.visitor_key = restart_points.visitor_key
+        and events_before_cutoff.occurred_at >= restart_points.restart_at
+),
+
+{% else %}
+
+events_to_sessionize as (
+    select * from events_before_cutoff
+),
+
+{% endif %}
+
+events_with_gaps as (
+    select
+        *,
+        lag(occurred_at) over (
+            partition by visitor_key
+            order by occurred_at, event_id
+        ) as previous_occurred_at
+    from events_to_sessionize
+),
+
+session_starts_flagged as (
+    select
+        *,
+        case
+            when previous_occurred_at is null then 1
+            when {{ dbt.datediff('previous_occurred_at', 'occurred_at', 'second') }} > {{ gap_minutes * 60 }} then 1
+            else 0
+        end as is_session_start
+    from events_with_gaps
+),
+
+session_numbered as (
+    select
+        *,
+        sum(is_session_start) over (
+            partition by visitor_key
+            order by occurred_at, event_id
+            rows between unbounded preceding and current row
+        ) as session_number
+    from session_starts_flagged
+),
+
+session_events as (
+    select
+        *,
+        min(occurred_at) over (partition by visitor_key, session_number) as session_started_at,
+        row_number() over (
+            partition by visitor_key, session_number
+            order by occurred_at, event_id
+        ) as event_sequence
+    from session_numbered
+),
+
+session_first_events as (
+    select
+        visitor_key,
+        session_number,
+        anonymous_id,
+        page_url as landing_page_url,
+        utm_source,
+        utm_medium,
+        utm_campaign,
+        device_type
+    from session_events
+    where event_sequence = 1
+),
+
+session_logins_ranked as (
+    select
+        visitor_key,
+        session_number,
+        user_id,
+        row_number() over (
+            partition by visitor_key, session_number
+            order by occurred_at, event_id
+        ) as login_sequence
+    from session_events
+    where user_id is not null
+),
+
+session_users as (
+    select
+        visitor_key,
+        session_number,
+        user_id
+    from session_logins_ranked
+    where login_sequence = 1
+),
+
+session_metrics as (
+    select
+        visitor_key,
+        session_number,
+        min(occurred_at) as started_at,
+        max(occurred_at) as ended_at,
+        count(*) as events,
+        sum(case when event_type = 'page_view' then 1 else 0 end) as page_views,
+        sum(case when event_type = 'product_view' then 1 else 0 end) as product_views,
+        sum(case when event_type = 'add_to_cart' then 1 else 0 end) as cart_adds,
+        sum(case when event_type = 'checkout_start' then 1 else 0 end) as checkout_starts,
+        max(case when event_type = 'add_to_cart' then occurred_at end) as last_add_to_cart_at,
+        max(loaded_at) as max_loaded_at
+    from session_events
+    group by
+        visitor_key,
+        session_number
+),
+
+sessions_joined as (
+    select
+        session_metrics.visitor_key,
+        session_first_events.anonymous_id,
+        session_users.user_id,
+        session_metrics.started_at,
+        session_metrics.ended_at,
+        session_first_events.landing_page_url,
+        session_first_events.utm_source,
+        session_first_events.utm_medium,
+        session_first_events.utm_campaign,
+        session_first_events.device_type,
+        session_metrics.events,
+        session_metrics.page_views,
+        session_metrics.product_views,
+        session_metrics.cart_adds,
+        session_metrics.checkout_starts,
+        session_metrics.last_add_to_cart_at,
+        session_metrics.max_loaded_at
+    from session_metrics
+    inner join session_first_events
+        on session_metrics.visitor_key = session_first_events.visitor_key
+        and session_metrics.session_number = session_first_events.session_number
+    left join session_users
+        on session_metrics.visitor_key = session_users.visitor_key
+        and session_metrics.session_number = session_users.session_number
+),
+
+session_conversions as (
+    select distinct
+        sessions_joined.visitor_key,
+        sessions_joined.started_at
+    from sessions_joined
+    inner join placed_orders
+        on sessions_joined.user_id = placed_orders.shop_customer_id
+        and placed_orders.ordered_at >= sessions_joined.started_at
+        and placed_orders.ordered_at <= {{ dbt.dateadd('minute', gap_minutes, 'sessions_joined.ended_at') }}
+),
+
+recomputed_sessions as (
+    select
+        {{ dbt.hash(dbt.concat(["sessions_joined.visitor_key", "'|'", "cast(sessions_joined.started_at as " ~ dbt.type_string() ~ ")"])) }} as session_id,
+        sessions_joined.visitor_key,
+        sessions_joined.anonymous_id,
+        sessions_joined.user_id,
+        sessions_joined.started_at,
+        sessions_joined.ended_at,
+        cast(sessions_joined.started_at as date) as session_date,
+        {{ dbt.datediff('sessions_joined.started_at', 'sessions_joined.ended_at', 'second') }} as duration_seconds,
+        sessions_joined.landing_page_url,
+        sessions_joined.utm_source,
+        sessions_joined.utm_medium,
+        sessions_joined.utm_campaign,
+        sessions_joined.device_type,
+        sessions_joined.events,
+        sessions_joined.page_views,
+        sessions_joined.product_views,
+        sessions_joined.cart_adds,
+        sessions_joined.checkout_starts,
+        session_conversions.visitor_key is not null as is_converted,
+        sessions_joined.last_add_to_cart_at,
+        sessions_joined.max_loaded_at
+    from sessions_joined
+    left join session_conversions
+        on sessions_joined.visitor_key = session_conversions.visitor_key
+        and sessions_joined.started_at = session_conversions.started_at
+),
+
+{% if is_incremental() %}
+
+carried_over_sessions as (
+    select existing_sessions.*
+    from {{ this }} as existing_sessions
+    inner join restart_points
+        on existing_sessions.visitor_key = restart_points.visitor_key
+        and existing_sessions.started_at < restart_points.restart_at
+),
+
+final as (
+    select * from recomputed_sessions
+    union all
+    select * from carried_over_sessions
+)
+
+{% else %}
+
+final as (
+    select * from recomputed_sessions
+)
+
+{% endif %}
+
+select * from final

@@ -1,0 +1,331 @@
+"""Tests for scripts/generate_sources.py: determinism, increments, contract, mess, CLI."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import subprocess
+import sys
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+SCRIPT = REPO / "scripts" / "generate_sources.py"
+sys.path.insert(0, str(REPO / "scripts"))
+
+from landing_contract import LANDING_TABLES  # noqa: E402
+
+END = dt.date(2026, 3, 31)
+# The mess run uses rates well above the defaults so that small samples measure them.
+MESS_RATES = {"malformed": 0.02, "duplicate": 0.03, "late": 0.05}
+
+
+def run_cli(*args: str, check: bool = True) -> subprocess.CompletedProcess:
+    result = subprocess.run([sys.executable, str(SCRIPT), *args], capture_output=True, text=True)
+    if check:
+        assert result.returncode == 0, result.stderr
+    return result
+
+
+def generate(out: Path, customers=600, days=8, seed=3, end=END, *extra: str) -> Path:
+    run_cli("--customers", str(customers), "--days", str(days), "--seed", str(seed),
+            "--out", str(out), "--end-date", end.isoformat(), *extra)
+    return out
+
+
+def digests(root: Path) -> dict[str, str]:
+    return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(root.rglob("*.parquet"))}
+
+
+def read(con: duckdb.DuckDBPyConnection, root: Path, key: str) -> str:
+    """A relation name for one landed table, with its landing date as column ``landed``."""
+    name = key.replace("/", "_")
+    con.execute(f"""
+        create or replace view {name} as
+        select * exclude (date), cast(date as date) as landed
+        from read_parquet('{root}/{key}/*/*.parquet', hive_partitioning = true)""")
+    return name
+
+
+@pytest.fixture(scope="module")
+def mess_run(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("mess")
+    generate(out, 3000, 28, 11, END,
+             "--malformed-rate", str(MESS_RATES["malformed"]),
+             "--duplicate-rate", str(MESS_RATES["duplicate"]),
+             "--late-rate", str(MESS_RATES["late"]))
+    return out
+
+
+@pytest.fixture(scope="module")
+def con(mess_run):
+    connection = duckdb.connect()
+    connection.execute("set TimeZone = 'UTC'")
+    for table in LANDING_TABLES:
+        read(connection, mess_run, f"{table.source}/{table.table}")
+    return connection
+
+
+def scalar(con, sql: str):
+    return con.execute(sql).fetchone()[0]
+
+
+# --- determinism and increments ---------------------------------------------------
+def test_same_seed_gives_identical_files_and_other_seed_differs(tmp_path):
+    first = digests(generate(tmp_path / "a"))
+    assert first and first == digests(generate(tmp_path / "b"))
+    other = digests(generate(tmp_path / "c", 600, 8, 4))
+    key = f"web/events/date={END:%Y-%m-%d}/part-0.parquet"
+    assert other[key] != first[key]
+
+
+def test_increment_writes_only_next_date_equal_to_longer_window(tmp_path):
+    window = generate(tmp_path / "window")
+    before = digests(window)
+    result = run_cli("--customers", "600", "--days", "8", "--seed", "3", "--out", str(window),
+                     "--end-date", END.isoformat(), "--increment")
+    assert "increment" in result.stdout
+    after = digests(window)
+    next_day = f"date={END + dt.timedelta(days=1):%Y-%m-%d}"
+    new = {k: v for k, v in after.items() if k not in before}
+    assert new and all(next_day in k for k in new)
+    assert {k: after[k] for k in before} == before  # nothing rewritten
+
+    longer = digests(generate(tmp_path / "longer", 600, 9, 3, END + dt.timedelta(days=1)))
+    assert longer == after  # same world start: every partition byte-identical
+
+    again = run_cli("--customers", "600", "--days", "8", "--seed", "3", "--out", str(window),
+                    "--end-date", END.isoformat(), "--increment", check=False)
+    assert again.returncode == 1 and "already exists" in again.stderr
+
+
+def test_late_rows_after_the_window_land_in_the_increments(mess_run, tmp_path):
+    """Nothing late from the window's last days is lost: the increments carry it."""
+    longer = generate(tmp_path / "longer", 3000, 31, 11, END + dt.timedelta(days=3),
+                      "--malformed-rate", str(MESS_RATES["malformed"]),
+                      "--duplicate-rate", str(MESS_RATES["duplicate"]),
+                      "--late-rate", str(MESS_RATES["late"]))
+    window, extended = digests(mess_run), digests(longer)
+    assert {k: extended[k] for k in window} == window
+    c = duckdb.connect()
+    c.execute("set TimeZone = 'UTC'")
+    name = read(c, longer, "web/events")
+    carried = scalar(c, f"""
+        select count(*) from {name}
+        where landed > date '{END}' and try_cast(occurred_at as timestamptz)::date <= date '{END}'""")
+    assert carried > 0
+    # Each event id has exactly one content, however often it was delivered.
+    assert scalar(c, f"""
+        select count(*) from (select event_id
+                              from (select distinct * exclude (landed) from {name})
+                              where event_id <> '' group by event_id having count(*) > 1)""") == 0
+
+
+# --- contract -----------------------------------------------------------------------
+def test_every_file_matches_the_contract(mess_run):
+    seen = set()
+    for table in LANDING_TABLES:
+        files = sorted((mess_run / table.landing_dir).glob("date=*/part-0.parquet"))
+        assert files, table.landing_dir
+        for path in files:
+            dt.date.fromisoformat(path.parent.name.removeprefix("date="))
+            schema = pq.read_schema(path)
+            assert tuple(schema.names) == table.columns, path
+            assert all(f.type in (pa.string(), pa.large_string()) for f in schema), path
+            assert pq.ParquetFile(path).metadata.num_rows > 0
+        seen.add(table.landing_dir)
+    landed_dirs = {f"{p.parent.name}/{p.name}" for p in mess_run.iterdir() for p in p.iterdir()}
+    assert landed_dirs == seen
+    dates = {p.parent.name for p in mess_run.rglob("part-0.parquet")}
+    assert dates == {f"date={END - dt.timedelta(days=i):%Y-%m-%d}" for i in range(28)}
+    # Products and campaigns land only on some dates.
+    assert len(list((mess_run / "shop/products").iterdir())) < 28
+
+
+# --- configured mess ----------------------------------------------------------------
+def within(observed: float, expected: float, n: int) -> bool:
+    """``observed`` is a share of ``n`` draws: allow 4 standard errors plus 10 %."""
+    return abs(observed - expected) <= 4 * (expected * (1 - expected) / n) ** 0.5 + 0.1 * expected
+
+
+def test_duplicate_share(con):
+    for name in ("web_events", "email_events", "shop_orders"):
+        total = scalar(con, f"select count(*) from {name}")
+        distinct = scalar(con, f"select count(*) from (select distinct * exclude (landed) from {name})")
+        share = (total - distinct) / distinct
+        assert within(share, MESS_RATES["duplicate"], distinct), (name, share)
+    # Redeliveries land in the same partition or up to three later.
+    spread = scalar(con, """
+        select max(max_landed - min_landed) from (
+            select max(landed) - min(landed) as spread, min(landed) as min_landed,
+                   max(landed) as max_landed
+            from web_events where event_id <> '' group by event_id)""")
+    assert 1 <= spread <= 3
+
+
+def test_malformed_share_and_kinds(con):
+    web_bad, n = con.execute("""
+        select avg(case when event_id = ''
+                     or event_type not in ('page_view', 'product_view', 'add_to_cart',
+                                           'checkout_start', 'login', 'search')
+                     or try_cast(occurred_at as timestamptz) is null then 1 else 0 end), count(*)
+        from (select distinct * exclude (landed) from web_events)""").fetchone()
+    assert within(web_bad, MESS_RATES["malformed"], n), web_bad
+    lines_bad, n = con.execute("""
+        select avg(case when order_line_id = '' or try_cast(quantity as integer) <= 0
+                     or try_cast(unit_price as decimal(12, 2)) is null then 1 else 0 end), count(*)
+        from (select distinct * exclude (landed) from shop_order_lines)""").fetchone()
+    assert within(lines_bad, MESS_RATES["malformed"], n), lines_bad
+    assert scalar(con, "select count(*) from web_events where occurred_at in ('not-a-timestamp', '2026-13-45')") > 0
+    assert scalar(con, "select count(*) from web_events where event_type = 'pageview??'") > 0
+    assert scalar(con, "select count(*) from web_events where event_id = ''") > 0
+    assert scalar(con, "select count(*) from shop_orders where try_cast(order_total as double) is null") > 0
+    assert scalar(con, "select count(*) from shop_orders where order_id = ''") > 0
+    assert scalar(con, "select count(*) from shop_order_lines where try_cast(quantity as integer) < 0") > 0
+    assert scalar(con, "select count(*) from email_events where try_cast(occurred_at as timestamptz) is null") > 0
+    assert scalar(con, "select count(*) from crm_contacts where contact_id = ''") > 0
+
+
+def test_late_share(con):
+    # The first delivery of an event is the original; later copies are redeliveries.
+    con.execute("""
+        create or replace temp view web_originals as
+        select event_id, min(landed) as landed,
+               any_value(try_cast(occurred_at as timestamptz)::date) as occurred
+        from web_events where event_id <> '' group by event_id""")
+    share, n = con.execute(f"""
+        select avg(case when landed > occurred then 1 else 0 end), count(*) from web_originals
+        where occurred is not null and occurred <= date '{END}' - 3""").fetchone()
+    assert within(share, MESS_RATES["late"], n), share
+    assert con.execute("select min(landed - occurred), max(landed - occurred) from web_originals"
+                       ).fetchone() == (0, 3)
+
+
+def test_web_timestamps_mix_offsets_and_keep_instants(con):
+    suffixes = {row[0] for row in con.execute("""
+        select distinct case when occurred_at like '%Z' then 'Z' else right(occurred_at, 6) end
+        from web_events where try_cast(occurred_at as timestamptz) is not null""").fetchall()}
+    assert "Z" in suffixes
+    assert any(s.startswith("+") for s in suffixes) and any(s.startswith("-") for s in suffixes)
+    # Purchase sessions end in checkout_start shortly before the order: only true if the
+    # local timestamps with their offsets denote the right instants.
+    share = scalar(con, """
+        with placed as (
+            select distinct order_id, shop_customer_id, try_cast(ordered_at as timestamptz) as at
+            from shop_orders where order_status = 'placed' and shop_customer_id <> ''),
+        checkouts as (
+            select distinct user_id, try_cast(occurred_at as timestamptz) as at
+            from web_events where event_type = 'checkout_start' and user_id <> '')
+        select avg(case when exists (
+                    select 1 from checkouts c where c.user_id = p.shop_customer_id
+                    and c.at between p.at - interval 6 minute and p.at) then 1 else 0 end)
+        from placed p where p.at is not null""")
+    assert share > 0.9, share
+
+
+def test_identity_mess(con):
+    assert scalar(con, "select count(*) from shop_orders where shop_customer_id = '' and email <> ''") > 0
+    assert scalar(con, """
+        select count(*) from (select anonymous_id from web_events where user_id <> ''
+                              group by anonymous_id having count(distinct user_id) > 1)""") > 0
+    assert scalar(con, """select count(*) from crm_contacts where is_test_account = 'true'
+                          and email ilike '%qa+%@test.example.com%'""") > 0
+    assert scalar(con, """
+        select count(*) from shop_orders
+        where lower(trim(email)) in (select lower(trim(email)) from crm_contacts
+                                     where is_test_account = 'true')""") > 0
+    assert scalar(con, "select count(*) from shop_orders where email <> trim(email)") > 0
+    assert scalar(con, "select count(*) from email_events where email <> lower(email)") > 0
+    assert scalar(con, "select count(*) from crm_contacts where phone = ''") > 0
+    assert scalar(con, "select count(*) from crm_contacts where birth_date = ''") > 0
+    assert scalar(con, "select count(*) from crm_contacts where country_code = ''") > 0
+
+
+def test_change_records_arrive_late_and_out_of_order(con):
+    out_of_order = scalar(con, """
+        select count(*) from crm_contacts a join crm_contacts b using (contact_id)
+        where a.updated_at < b.updated_at and a.landed > b.landed
+          and try_cast(a.updated_at as timestamp) is not null""")
+    assert out_of_order > 0
+    later_status = scalar(con, """
+        select count(*) from shop_orders f join shop_orders p using (order_id)
+        where p.order_status = 'placed' and f.order_status in ('delivered', 'cancelled', 'refunded')
+          and f.landed > p.landed""")
+    assert later_status > 0
+    stages = {r[0] for r in con.execute("select distinct lifecycle_stage from crm_contacts").fetchall()}
+    assert {"lead", "customer"} <= stages
+    sources = {r[0] for r in con.execute("select distinct capture_source from crm_consent_events").fetchall()}
+    assert sources >= {"signup_form", "checkout", "preference_center", "import"}
+
+
+def test_email_rates_are_realistic(con):
+    rates = con.execute("""
+        with e as (select distinct * exclude (landed) from email_events
+                   where campaign_id like 'CMP-2%')
+        select count(*) filter (where event_type = 'open') / count(*) filter (where event_type = 'delivery'),
+               count(*) filter (where event_type = 'click') / count(*) filter (where event_type = 'delivery'),
+               count(*) filter (where event_type = 'bounce')
+        from e""").fetchone()
+    assert 0.2 <= rates[0] <= 0.35 and 0.02 <= rates[1] <= 0.05 and rates[2] > 0
+
+
+def test_order_total_is_sum_of_lines(con):
+    rows = con.execute("""
+        with lines as (
+            select distinct order_line_id, order_id, quantity, unit_price from shop_order_lines),
+        good_lines as (
+            select order_id, sum(try_cast(quantity as integer) * try_cast(unit_price as decimal(12, 2))) as total,
+                   bool_and(order_line_id <> '' and try_cast(quantity as integer) > 0
+                            and try_cast(unit_price as decimal(12, 2)) is not null) as ok
+            from lines group by order_id),
+        orders as (
+            select order_id, any_value(order_total) as order_total from shop_orders
+            where order_status = 'placed' and order_id <> ''
+              and try_cast(order_total as decimal(12, 2)) is not null
+            group by order_id)
+        select count(*), count(*) filter (where try_cast(o.order_total as decimal(12, 2)) = l.total)
+        from orders o join good_lines l using (order_id) where l.ok""").fetchone()
+    assert rows[0] > 200 and rows[0] == rows[1]
+    assert scalar(con, "select count(*) from shop_orders where order_total not like '%.__' and try_cast(order_total as double) is not null") == 0
+
+
+def test_zero_rates_give_clean_data(tmp_path):
+    out = generate(tmp_path / "clean", 600, 8, 5, END, "--malformed-rate", "0",
+                   "--duplicate-rate", "0", "--late-rate", "0")
+    c = duckdb.connect()
+    c.execute("set TimeZone = 'UTC'")
+    name = read(c, out, "web/events")
+    assert scalar(c, f"select count(*) - count(distinct event_id) from {name}") == 0
+    assert scalar(c, f"""select count(*) from {name}
+                         where landed <> try_cast(occurred_at as timestamptz)::date""") == 0
+
+
+# --- CLI ----------------------------------------------------------------------------
+@pytest.mark.parametrize("args", [
+    ["--customers", "0", "--days", "5", "--seed", "1", "--out", "X"],
+    ["--customers", "ten", "--days", "5", "--seed", "1", "--out", "X"],
+    ["--customers", "10", "--days", "-3", "--seed", "1", "--out", "X"],
+    ["--customers", "10", "--days", "5", "--seed", "1", "--out", "X", "--end-date", "2026-02-30"],
+    ["--customers", "10", "--days", "5", "--seed", "1", "--out", "X", "--late-rate", "2"],
+    ["--customers", "10", "--days", "5", "--seed", "1", "--out", "X", "--malformed-rate", "abc"],
+    ["--customers", "10", "--days", "5", "--seed", "1"],
+])
+def test_bad_arguments_exit_2_without_traceback(args, tmp_path):
+    args = [str(tmp_path / "out") if a == "X" else a for a in args]
+    result = run_cli(*args, check=False)
+    assert result.returncode == 2
+    assert "error:" in result.stderr and "Traceback" not in result.stderr
+    assert not (tmp_path / "out").exists()
+
+
+def test_summary_lists_every_table(tmp_path):
+    result = run_cli("--customers", "50", "--days", "2", "--seed", "1", "--out", str(tmp_path / "o"),
+                     "--end-date", END.isoformat())
+    for table in LANDING_TABLES:
+        assert f"{table.source}/{table.table}" in result.stdout
+    assert "total" in result.stdout

@@ -1,0 +1,162 @@
+"""Incremental models equal a full rebuild of the same data, row for row.
+
+A small synthetic warehouse is generated and loaded, built with ``--full-refresh``, then
+grown by a few landing days with the generator's ``--increment``; after each load an
+incremental ``dbt build`` runs with as_of moved to the new day. A second warehouse loads
+the same landing files once and is built with ``--full-refresh``. The builds run the
+models only (``dbt run``); their tests belong to the project's ``dbt build``. Every incremental model
+of the project, and ``dim_customers``, must hold the same rows in both (EXCEPT ALL both
+ways), comparing every column except load-time metadata (`*loaded_at`), which records when
+each warehouse loaded the files. Two full rebuilds must also give identical customer ids.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import duckdb
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+GENERATOR = REPO / "scripts" / "generate_sources.py"
+LOADER = REPO / "scripts" / "load_sources.py"
+DBT = Path(sys.executable).parent / "dbt"
+
+CUSTOMERS = 200
+DAYS = 21
+SEED = 11
+END_DATE = dt.date(2026, 2, 1)
+INCREMENTS = 2
+# Every incremental model with its parents, and the customer profile with its parents.
+SELECTION = "+config.materialized:incremental +dim_customers"
+# Load-time metadata: the two warehouses load the same files at different wall-clock times.
+LOAD_TIME_SUFFIX = "loaded_at"
+
+pytestmark = pytest.mark.skipif(
+    not (GENERATOR.exists() and LOADER.exists()),
+    reason="needs scripts/generate_sources.py and scripts/load_sources.py to build a warehouse",
+)
+
+
+def run(args: list[str], env: dict[str, str] | None = None) -> None:
+    result = subprocess.run(args, cwd=REPO, env=env, capture_output=True, text=True)
+    assert result.returncode == 0, f"{' '.join(args)} failed:\n{result.stdout[-6000:]}\n{result.stderr[-3000:]}"
+
+
+def generate(landing: Path, days: int, end_date: dt.date, increment: bool = False) -> None:
+    args = [sys.executable, str(GENERATOR), "--customers", str(CUSTOMERS), "--days", str(days),
+            "--seed", str(SEED), "--end-date", end_date.isoformat(), "--out", str(landing)]
+    run(args + (["--increment"] if increment else []))
+
+
+def load(landing: Path, database: Path) -> None:
+    run([sys.executable, str(LOADER), "--landing", str(landing.resolve()), "--database", str(database.resolve())])
+
+
+def dbt_env(work: Path, database: Path) -> dict[str, str]:
+    (work / "duckdb_tmp").mkdir(exist_ok=True)
+    return {
+        **os.environ,
+        "DBT_PROFILES_DIR": str(REPO),
+        "SEGMENTS_DUCKDB_PATH": str(database.resolve()),
+        "DBT_TARGET_PATH": str(work / "target"),
+        "DBT_LOG_PATH": str(work / "logs"),
+        "SEGMENTS_DUCKDB_TEMP_DIR": str(work / "duckdb_tmp"),
+    }
+
+
+def dbt_build(work: Path, database: Path, as_of: dt.date, full_refresh: bool) -> None:
+    env = dbt_env(work, database)
+    run([str(DBT), "seed", "--quiet"], env)
+    args = [str(DBT), "run", "--quiet", "--select", SELECTION,
+            "--vars", json.dumps({"as_of": as_of.isoformat()})]
+    run(args + (["--full-refresh"] if full_refresh else []), env)
+
+
+def compared_relations(work: Path) -> list[tuple[str, str]]:
+    manifest = json.loads((work / "target" / "manifest.json").read_text())
+    relations = [
+        (node["schema"], node["alias"])
+        for node in manifest["nodes"].values()
+        if node["resource_type"] == "model"
+        and (node["config"]["materialized"] == "incremental" or node["name"] == "dim_customers")
+    ]
+    assert relations, "the project has no incremental model to compare"
+    return sorted(relations)
+
+
+def compared_columns(connection: duckdb.DuckDBPyConnection, relation: str) -> str:
+    names = [row[0] for row in connection.sql(f"describe {relation}").fetchall()]
+    return ", ".join(f'"{name}"' for name in names if not name.endswith(LOAD_TIME_SUFFIX))
+
+
+def rows_missing(connection: duckdb.DuckDBPyConnection, left: str, right: str, columns: str) -> int:
+    return connection.sql(
+        f"select count(*) from (select {columns} from {left} except all select {columns} from {right})"
+    ).fetchone()[0]
+
+
+@pytest.fixture(scope="module")
+def warehouses(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    root = tmp_path_factory.mktemp("incremental")
+    landing = root / "landing"
+    incremental_db = root / "incremental.duckdb"
+    full_db = root / "full.duckdb"
+    incremental_work = root / "incremental_run"
+    full_work = root / "full_run"
+    incremental_work.mkdir()
+    full_work.mkdir()
+
+    generate(landing, DAYS, END_DATE)
+    load(landing, incremental_db)
+    dbt_build(incremental_work, incremental_db, END_DATE, full_refresh=True)
+    end_date = END_DATE
+    for step in range(INCREMENTS):
+        generate(landing, DAYS + step, end_date, increment=True)
+        end_date += dt.timedelta(days=1)
+        load(landing, incremental_db)
+        dbt_build(incremental_work, incremental_db, end_date, full_refresh=False)
+
+    load(landing, full_db)
+    dbt_build(full_work, full_db, end_date, full_refresh=True)
+    return {"root": root, "incremental_db": incremental_db, "full_db": full_db,
+            "full_work": full_work, "as_of": end_date}
+
+
+def test_incremental_models_equal_full_refresh(warehouses: dict) -> None:
+    relations = compared_relations(warehouses["full_work"])
+    connection = duckdb.connect(str(warehouses["incremental_db"]), read_only=True)
+    connection.execute(f"attach '{warehouses['full_db']}' as full_build (read_only)")
+    incremental_catalog = warehouses["incremental_db"].stem
+    differences = {}
+    for schema, alias in relations:
+        incremental_relation = f'"{incremental_catalog}"."{schema}"."{alias}"'
+        full_relation = f'full_build."{schema}"."{alias}"'
+        columns = compared_columns(connection, full_relation)
+        only_incremental = rows_missing(connection, incremental_relation, full_relation, columns)
+        only_full = rows_missing(connection, full_relation, incremental_relation, columns)
+        row_count = connection.sql(f"select count(*) from {full_relation}").fetchone()[0]
+        assert row_count > 0, f"{schema}.{alias} is empty: the comparison would prove nothing"
+        if only_incremental or only_full:
+            differences[f"{schema}.{alias}"] = (only_incremental, only_full)
+    connection.close()
+    assert not differences, f"rows only in incremental / only in full refresh: {differences}"
+
+
+def test_two_full_rebuilds_give_identical_customer_ids(warehouses: dict) -> None:
+    def customer_ids() -> set[str]:
+        connection = duckdb.connect(str(warehouses["full_db"]), read_only=True)
+        ids = {row[0] for row in connection.sql("select customer_id from marts.dim_customers").fetchall()}
+        connection.close()
+        return ids
+
+    first = customer_ids()
+    dbt_build(warehouses["full_work"], warehouses["full_db"], warehouses["as_of"], full_refresh=True)
+    second = customer_ids()
+    assert first, "dim_customers is empty"
+    assert first == second
