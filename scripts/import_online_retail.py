@@ -97,7 +97,9 @@ SELECT
     '' AS email,
     CASE WHEN starts_with(invoice_no, 'C') THEN 'cancelled' ELSE 'delivered' END AS order_status,
     'GBP' AS currency,
-    CAST(CAST(round(sum(quantity * unit_price_dec), 2) AS DECIMAL(18, 2)) AS VARCHAR) AS order_total,
+    CAST(
+        CAST(round(sum(quantity * unit_price_dec), 2) AS DECIMAL(18, 2)) AS VARCHAR
+    ) AS order_total,
     london_iso(min(invoice_ts)) AS ordered_at,
     london_iso(min(invoice_ts)) AS updated_at
 FROM lines
@@ -156,7 +158,7 @@ ORDER BY landing_date, product_id
 """
 
 
-class ImportError_(Exception):
+class InputError(Exception):
     """An expected problem with the input (exit code 2, one-line message)."""
 
 
@@ -176,10 +178,10 @@ def build_tables(input_path: Path) -> tuple[int, dict[str, pa.Table]]:
                 ).fetchall()
             }
         except duckdb.Error as exc:
-            raise ImportError_(f"cannot read {input_path}: {str(exc).splitlines()[0]}") from None
+            raise InputError(f"cannot read {input_path}: {str(exc).splitlines()[0]}") from None
         missing = [c for c in INPUT_COLUMNS if c not in columns]
         if missing:
-            raise ImportError_(f"{input_path} lacks columns: {', '.join(missing)}")
+            raise InputError(f"{input_path} lacks columns: {', '.join(missing)}")
         con.execute(MACROS)
         con.execute(LINES_SQL, [str(input_path)])
         rows_in = con.execute("SELECT count(*) FROM lines").fetchone()[0]
@@ -228,14 +230,14 @@ def write_atomically(table: pa.Table, target: Path) -> None:
 def import_online_retail(input_path: Path, out: Path) -> dict[str, int]:
     """Write the shop landing files; returns row and file counts."""
     if not input_path.is_file():
-        raise ImportError_(
+        raise InputError(
             f"input {input_path} not found (download the UCI Online Retail data set, "
             "see ../shared/realdata/README.md, or pass --input)"
         )
     rows_in, tables = build_tables(input_path)
     lines_out = tables["order_lines"].num_rows
     if lines_out != rows_in:
-        raise ImportError_(f"{rows_in} input rows became {lines_out} order lines")
+        raise InputError(f"{rows_in} input rows became {lines_out} order lines")
     counts = {"input_rows": rows_in}
     for name, table in tables.items():
         counts[f"{name}_rows"] = table.num_rows
@@ -255,7 +257,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         counts = import_online_retail(args.input, args.out)
-    except ImportError_ as exc:
+    except InputError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     print(f"input invoice lines: {counts['input_rows']:,}")

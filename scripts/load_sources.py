@@ -77,6 +77,14 @@ GLOB_CHARACTERS = set("*?[]{}")
 BATCH_MAX_FILES = 500
 BATCH_MAX_ROWS = 50_000_000
 
+# _source_file: path relative to the landing dir; _file_row_number: 1-based position in
+# the file; _loaded_at: UTC time of the transaction that committed the row.
+LOADER_COLUMN_TYPES = {
+    "_source_file": "VARCHAR",
+    "_file_row_number": "BIGINT",
+    "_loaded_at": "TIMESTAMP",
+}
+
 LEDGER_DDL = f"""
 CREATE TABLE IF NOT EXISTS {RAW_SCHEMA}.{LEDGER_TABLE} (
     source VARCHAR,
@@ -139,6 +147,8 @@ class RunSummary:
     unknown_folders: set[str] = field(default_factory=set)
     added_columns: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
     table_rows: dict[str, int] = field(default_factory=dict)
+    # Loaded files whose bytes were already loaded under another path (a copied file?).
+    same_bytes_as: list[tuple[str, str]] = field(default_factory=list)
 
 
 def quote_ident(name: str) -> str:
@@ -160,7 +170,9 @@ def connect(database: Path) -> duckdb.DuckDBPyConnection:
     try:
         database.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise DatabaseUnavailable(f"cannot create the folder of database {database}: {exc}") from None
+        raise DatabaseUnavailable(
+            f"cannot create the folder of database {database}: {exc}"
+        ) from None
     try:
         con = duckdb.connect(str(database))
     except duckdb.IOException as exc:
@@ -180,7 +192,9 @@ def connect(database: Path) -> duckdb.DuckDBPyConnection:
             con.execute(f"SET memory_limit = {quote_literal(memory_limit)}")
         except duckdb.Error as exc:
             con.close()
-            raise UsageError(f"{MEMORY_LIMIT_ENV_VAR}={memory_limit!r}: {first_line(exc)}") from None
+            raise UsageError(
+                f"{MEMORY_LIMIT_ENV_VAR}={memory_limit!r}: {first_line(exc)}"
+            ) from None
     return con
 
 
@@ -201,9 +215,7 @@ def ensure_warehouse(con: duckdb.DuckDBPyConnection) -> None:
     for table in LANDING_TABLES:
         column_defs = [f"{quote_ident(c)} VARCHAR" for c in table.columns]
         column_defs += [
-            "_source_file VARCHAR",
-            "_file_row_number BIGINT",
-            "_loaded_at TIMESTAMP",
+            f"{name} {LOADER_COLUMN_TYPES[name]}" for name in LOADER_COLUMNS
         ]
         con.execute(
             f"CREATE TABLE IF NOT EXISTS {raw_table_sql(table)} ({', '.join(column_defs)})"
@@ -380,7 +392,8 @@ def inspect(con: duckdb.DuckDBPyConnection, landing_file: LandingFile) -> None:
         raise FileRejected(f"columns differ only by case: {', '.join(duplicates)}")
     if key.lower() not in names and not (landing_file.row_estimate == 0 and not names):
         raise FileRejected(
-            f"key column '{key}' missing (file columns: {', '.join(n for n, _ in landing_file.columns)})"
+            f"key column '{key}' missing "
+            f"(file columns: {', '.join(n for n, _ in landing_file.columns)})"
         )
 
 
@@ -629,8 +642,22 @@ def run(landing: Path, database: Path, retry_failed: bool = False) -> RunSummary
         for table in LANDING_TABLES:
             if to_load.get(table.landing_dir):
                 loader.load_table(table, to_load[table.landing_dir])
+        loaded_paths_by_checksum = {
+            checksum: path
+            for path, history in ledger.items()
+            for checksum, statuses in history.items()
+            if LOADED in statuses
+        }
+        for landing_file, _ in summary.loaded:
+            earlier = loaded_paths_by_checksum.setdefault(
+                landing_file.checksum, landing_file.rel_path
+            )
+            if earlier != landing_file.rel_path:
+                summary.same_bytes_as.append((landing_file.rel_path, earlier))
         summary.table_rows = {
-            table.raw_table: con.execute(f"SELECT count(*) FROM {raw_table_sql(table)}").fetchone()[0]
+            table.raw_table: con.execute(
+                f"SELECT count(*) FROM {raw_table_sql(table)}"
+            ).fetchone()[0]
             for table in LANDING_TABLES
         }
         con.execute("CHECKPOINT")
@@ -646,8 +673,10 @@ def format_summary(summary: RunSummary, seconds: float) -> str:
         loaded_rows[landing_file.contract.raw_table] += rows
         loaded_files[landing_file.contract.raw_table] += 1
     lines = [
-        f"files loaded: {len(summary.loaded)}, already loaded (skipped): {summary.already_loaded}, "
-        f"failed: {len(summary.failed)}, failed earlier and unchanged: {len(summary.still_failed)}, "
+        f"files loaded: {len(summary.loaded)}, "
+        f"already loaded (skipped): {summary.already_loaded}, "
+        f"failed: {len(summary.failed)}, "
+        f"failed earlier and unchanged: {len(summary.still_failed)}, "
         f"changed after load (skipped_changed): {len(summary.changed)} "
         f"[{seconds:.1f}s]",
         f"{'raw table':<28}{'files':>8}{'rows loaded':>14}{'rows total':>14}",
@@ -659,13 +688,18 @@ def format_summary(summary: RunSummary, seconds: float) -> str:
             f"{summary.table_rows[name]:>14,}"
         )
     for name, columns in summary.added_columns.items():
-        lines.append(f"new columns added to {RAW_SCHEMA}.{name}: {', '.join(dict.fromkeys(columns))}")
+        names = ", ".join(dict.fromkeys(columns))
+        lines.append(f"new columns added to {RAW_SCHEMA}.{name}: {names}")
+    for rel_path, earlier in summary.same_bytes_as:
+        lines.append(f"note: {rel_path} has the same bytes as {earlier}, loaded too")
     for folder in sorted(summary.unknown_folders):
         lines.append(f"unknown landing folder (not in the contract): {folder}")
     for landing_file, error in summary.failed:
         lines.append(f"FAILED {landing_file.rel_path}: {error}")
     for landing_file, error in summary.still_failed:
-        lines.append(f"FAILED earlier, unchanged (use --retry-failed): {landing_file.rel_path}: {error}")
+        lines.append(
+            f"FAILED earlier, unchanged (use --retry-failed): {landing_file.rel_path}: {error}"
+        )
     for landing_file, _ in summary.changed:
         lines.append(f"SKIPPED_CHANGED {landing_file.rel_path}: changed after it was loaded")
     for rel_path in summary.ignored:

@@ -278,7 +278,7 @@ def test_unknown_folders_and_bad_layout_fail_without_crashing(landing, db):
     assert "unknown landing folder (not in the contract): billing/invoices" in text
 
 
-def test_batched_parquet_with_one_bad_file_keeps_ledger_exact(landing, db, monkeypatch):
+def test_batched_parquet_with_one_bad_file_keeps_ledger_exact(landing, db):
     for day in range(1, 6):
         write_parquet(landing, f"shop/orders/date=2024-01-0{day}/p.parquet",
                       orders(day, start=day * 10))
@@ -289,8 +289,9 @@ def test_batched_parquet_with_one_bad_file_keeps_ledger_exact(landing, db, monke
     victim.write_bytes(bytes(data))
     summary = load(landing, db)
     loaded = sorted((f.rel_path, n) for f, n in summary.loaded)
-    failed = [f.rel_path for f, _ in summary.failed]
-    assert failed == ["shop/orders/date=2024-01-03/p.parquet"]
+    failed = [(f.rel_path, e.split(":")[0]) for f, e in summary.failed]
+    # Rejected by the batch statement, then alone, not by the metadata check.
+    assert failed == [("shop/orders/date=2024-01-03/p.parquet", "load failed")]
     assert [n for _, n in loaded] == [1, 2, 4, 5]
     assert count(db, "raw.shop_orders") == 12
     assert query(db, f"SELECT sum(row_count) FROM {LEDGER} WHERE status = 'loaded'") == [(12,)]
@@ -361,3 +362,75 @@ def test_database_defaults_to_env_var(landing, tmp_path):
     result = run_cli("--landing", str(landing), env=env)
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "env.duckdb").exists()
+
+
+def test_jsonl_scalars_land_as_their_text(landing, db):
+    path = landing / "shop/order_lines/date=2024-01-01/a.jsonl"
+    path.parent.mkdir(parents=True)
+    path.write_text('{"order_line_id": "l1", "order_id": "o1", "quantity": 3, '
+                    '"unit_price": null, "product_id": true}\n')
+    load(landing, db)
+    assert query(db, "SELECT order_line_id, quantity, unit_price, product_id "
+                     "FROM raw.shop_order_lines") == [("l1", "3", None, "true")]
+
+
+def test_copied_file_loads_under_its_own_path_with_a_note(landing, db):
+    first = write_parquet(landing, "shop/orders/date=2024-01-01/a.parquet", orders(2))
+    load(landing, db)
+    copy = landing / "shop/orders/date=2024-01-02/a.parquet"
+    copy.parent.mkdir(parents=True)
+    copy.write_bytes(first.read_bytes())
+    summary = load(landing, db)
+    assert summary.same_bytes_as == [("shop/orders/date=2024-01-02/a.parquet",
+                                      "shop/orders/date=2024-01-01/a.parquet")]
+    assert count(db, "raw.shop_orders") == 4
+    assert "has the same bytes as" in load_sources.format_summary(summary, 0.1)
+
+
+def test_rows_and_ledger_commit_together(landing, db, monkeypatch):
+    write_parquet(landing, "shop/orders/date=2024-01-01/a.parquet", orders(2))
+    real_record = load_sources.record
+
+    def ledger_write_fails(con, landing_file, status, *args, **kwargs):
+        if status == load_sources.LOADED:
+            raise duckdb.IOException("disk full while writing the ledger")
+        return real_record(con, landing_file, status, *args, **kwargs)
+
+    monkeypatch.setattr(load_sources, "record", ledger_write_fails)
+    summary = load(landing, db)
+    assert [f.rel_path for f, _ in summary.failed] == ["shop/orders/date=2024-01-01/a.parquet"]
+    assert count(db, "raw.shop_orders") == 0
+
+    monkeypatch.setattr(load_sources, "record", real_record)
+    assert len(load(landing, db, retry_failed=True).loaded) == 1
+    assert count(db, "raw.shop_orders") == 2
+
+
+def test_killed_run_leaves_whole_files_only(landing, db, tmp_path):
+    import os
+    import signal
+    import time
+
+    for i in range(300):
+        write_jsonl(landing, f"web/events/date=2024-01-01/p{i:03d}.jsonl", web_events(50))
+    command = [sys.executable, str(SCRIPTS / "load_sources.py"), "--landing", str(landing)]
+    started = time.perf_counter()
+    subprocess.run([*command, "--database", str(tmp_path / "timing.duckdb")],
+                   check=True, capture_output=True)
+    full_run = time.perf_counter() - started
+
+    # Killed about three quarters of the way through: some files loaded, some not.
+    proc = subprocess.Popen([*command, "--database", str(db)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    time.sleep(full_run * 0.75)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+
+    loaded = query(db, f"SELECT file_path, row_count FROM {LEDGER} WHERE status = 'loaded'")
+    rows = dict(query(db, "SELECT _source_file, count(*) FROM raw.web_events GROUP BY 1"))
+    assert rows == {path: n for path, n in loaded}
+
+    summary = load(landing, db)
+    assert len(summary.loaded) + summary.already_loaded == 300
+    assert count(db, "raw.web_events") == 300 * 50
+    assert query(db, f"SELECT count(DISTINCT file_path) FROM {LEDGER}") == [(300,)]
