@@ -123,7 +123,7 @@
                         {%- else -%}
                             {%- for word, call in words -%}
                                 {%- set name = word | lower -%}
-                                {%- if call -%}
+                                {%- if call and name not in keywords -%}
                                     {%- if name not in allowed_functions -%}
                                         {%- do problems.append(label ~ ": " ~ rule_field ~ " uses function '" ~ name ~ "', which is not allowed") -%}
                                     {%- endif -%}
