@@ -147,6 +147,9 @@ FX_FROM_USD = np.array([1.0, 0.92, 0.79])
 TZ_OFFSETS = np.array([[-300, -240], [-480, -420], [0, 60], [60, 120]])
 TZ_US_RULE = np.array([True, True, False, False])
 US_EAST, US_WEST, UK, CET = range(4)
+OFFSET_MINUTES = np.unique(np.append(TZ_OFFSETS, 0))
+OFFSET_SUFFIXES = tuple("Z" if m == 0 else f"{'-' if m < 0 else '+'}{abs(m) // 60:02d}:{abs(m) % 60:02d}"
+                        for m in OFFSET_MINUTES)
 
 DEVICE_TYPES = ("desktop", "mobile", "tablet")
 DEVICE_SHARE = np.array([0.45, 0.45, 0.10])
@@ -204,6 +207,7 @@ BUSINESS_HOUR_WEIGHTS = np.array([0.2] * 7 + [3, 6, 8, 8, 7, 5, 7, 8, 8, 6, 3] +
 # --- email --------------------------------------------------------------------------
 CAMPAIGN_TYPES = ("newsletter", "promo", "winback", "transactional")
 NEWSLETTER, PROMO, WINBACK, TRANSACTIONAL = range(4)
+OPEN_WEIGHT = np.array([1.0, 0.9, 0.7, 2.2])  # times the person's open propensity
 CAMPAIGN_SUBJECTS = (
     ("This week at the shop", "New arrivals you'll love", "Our editors' picks"),
     ("24 hours only: 20% off", "Your exclusive discount inside", "Free shipping this weekend"),
@@ -228,7 +232,8 @@ BAD_TIMESTAMPS = ("not-a-timestamp", "2026-13-45", "2026-02-30T25:61:00Z", "yest
                   "0000-00-00 00:00:00")
 BAD_AMOUNTS = ("12,3O", "N/A", "1.2.3", "$", "twelve")
 BAD_QUANTITIES = ("-1", "-2", "-5")
-# Per table: (column, replacement values) a malformed row draws one of.
+# Per table: (column, replacement values) a malformed row draws one of. Campaigns and
+# erasure requests are typed in by people at the source and arrive well-formed.
 MALFORMATIONS: dict[str, tuple[tuple[str, tuple[str, ...]], ...]] = {
     "crm/contacts": (
         ("updated_at", BAD_TIMESTAMPS),
@@ -271,7 +276,9 @@ EMAIL_MESS = {"crm": 0.06, "shop": 0.15, "email": 0.05, "privacy": 0.30}
 # =====================================================================================
 # Small vectorised helpers
 # =====================================================================================
-_HEX = np.frombuffer(b"0123456789abcdef", dtype=np.uint8)
+# Byte value -> its two lowercase hex characters, as one uint16 per byte value.
+_HEX_PAIRS = np.array([[ord(a), ord(b)] for a in "0123456789abcdef" for b in "0123456789abcdef"],
+                      dtype=np.uint8).view(np.uint16).ravel()
 
 
 def rng_for(seed: int, day_ordinal: int, stream: str) -> np.random.Generator:
@@ -292,10 +299,8 @@ def strings_from_matrix(mat: np.ndarray) -> pa.Array:
 
 
 def hex_matrix(raw: np.ndarray) -> np.ndarray:
-    out = np.empty((raw.shape[0], raw.shape[1] * 2), np.uint8)
-    out[:, 0::2] = _HEX[raw >> 4]
-    out[:, 1::2] = _HEX[raw & 15]
-    return out
+    """(n, b) bytes -> (n, 2b) lowercase hex ASCII."""
+    return np.take(_HEX_PAIRS, raw).view(np.uint8).reshape(raw.shape[0], raw.shape[1] * 2)
 
 
 def random_bytes(rng: np.random.Generator, n: int, width: int) -> np.ndarray:
@@ -366,6 +371,21 @@ def date_text(days_since_epoch) -> pa.Array:
 
 def where_text(mask, values: pa.Array, other: str = "") -> pa.Array:
     return pc.if_else(pa.array(np.asarray(mask, dtype=bool)), values, other)
+
+
+def empty_text(n: int) -> pa.Array:
+    """n empty strings, without allocating any character data."""
+    return pa.Array.from_buffers(pa.string(), n, [None, pa.py_buffer(np.zeros(n + 1, np.int32)),
+                                                  pa.py_buffer(b"")])
+
+
+def sparse_text(mask: np.ndarray, source: pa.Array, idx: np.ndarray) -> pa.Array:
+    """source[idx] where mask holds, '' elsewhere; only the masked rows are gathered."""
+    mask = np.asarray(mask, dtype=bool)
+    out = empty_text(mask.size)
+    if not mask.any():
+        return out
+    return pc.replace_with_mask(out, pa.array(mask), source.take(pa.array(np.asarray(idx)[mask])))
 
 
 def hash_uniform(*keys: np.ndarray) -> np.ndarray:
@@ -541,12 +561,12 @@ class World:
         holders = np.flatnonzero(self.has_shop)
         before = np.searchsorted(holders, np.where(self.chunk_start[sharers] > 0,
                                                    self.chunk_start[sharers], self.n_base))
-        ok = before > 1
+        ok = before > 1  # without another account holder there is nobody to share with
+        self.n_devices[sharers[~ok]] -= 1
         sharers, before = sharers[ok], before[ok]
         partner = holders[(self.shared_draw[sharers] * before).astype(np.int64)]
-        partner = np.where(partner == sharers, holders[0], partner)
+        partner = np.where(partner == sharers, holders[np.minimum(before - 1, 1)], partner)
         self.shared_partner[sharers] = partner
-        self.n_devices[np.flatnonzero(self.shared_draw >= 0)[~ok]] -= 1
 
     def _draw_people(self, rng: np.random.Generator, signup_ts: np.ndarray, existing: int,
                      is_base: bool) -> dict[str, np.ndarray]:
@@ -697,6 +717,15 @@ class World:
         weights = 1.0 / np.arange(1, n + 1) ** 0.9
         weights = weights[rng.permutation(n)]
         self.popularity = weights / weights.sum()
+        # Every page URL the site has: pages, searches, fixed paths per event type, products.
+        fixed = ("", "", "/cart", "/checkout", "/account/login", "")
+        parts = [vocab(SHOP_URL + page for page in PAGES),
+                 vocab(f"{SHOP_URL}/search?q={term}" for term in SEARCH_TERMS),
+                 vocab(SHOP_URL + path for path in fixed),
+                 concat(f"{SHOP_URL}/products/", self.product_id)]
+        self.url_page, self.url_search, self.url_fixed, self.url_product = np.cumsum(
+            [0] + [len(part) for part in parts[:-1]])
+        self.web_urls = pa.concat_arrays(parts)
         premium = weights * self.base_price_usd
         self.popularity_premium = premium / premium.sum()
 
@@ -865,13 +894,14 @@ def consent_day(w: World, day: int) -> Rows:
 
 @dataclass
 class DayOrders:
+    """A day's shop rows plus, per order, what the web and email simulations need."""
+
     orders: Rows
     lines: Rows
     person: np.ndarray  # per order
     ordered_ts: np.ndarray
     guest: np.ndarray
-    first_product: np.ndarray
-    order_email: pa.Array
+    first_product: np.ndarray  # what the checkout session put into the cart
 
 
 def orders_day(w: World, day: int) -> DayOrders:
@@ -955,7 +985,7 @@ def orders_day(w: World, day: int) -> DayOrders:
         orders=Rows(orders, row_ts),
         lines=Rows(lines, ordered_ts[line_order], parent=line_order),  # placed rows come first
         person=person, ordered_ts=ordered_ts, guest=guest,
-        first_product=product[first_line], order_email=email)
+        first_product=product[first_line])
 
 
 def web_day(w: World, day: int, orders: DayOrders) -> Rows:
@@ -1014,15 +1044,11 @@ def web_day(w: World, day: int, orders: DayOrders) -> Rows:
     bought = np.repeat(np.concatenate([np.full(k, -1), orders.first_product]), n_events)
     product = np.where((etype == ADD_TO_CART) & (bought >= 0), bought, product)
     has_product = (etype == PRODUCT_VIEW) | (etype == ADD_TO_CART)
-    product_text = w.product_id.take(pa.array(product))
-    fixed_paths = pick(("", "", "/cart", "/checkout", "/account/login", ""), etype)
-    page_url = pc.case_when(
-        pc.make_struct(pa.array(etype == PAGE_VIEW), pa.array(has_product & (etype == PRODUCT_VIEW)),
-                       pa.array(etype == SEARCH)),
-        pick(PAGES, rng.integers(0, len(PAGES), e)),
-        concat("/products/", product_text),
-        concat("/search?q=", pick(SEARCH_TERMS, rng.integers(0, len(SEARCH_TERMS), e))),
-        fixed_paths)
+    url = np.select(
+        [etype == PAGE_VIEW, etype == PRODUCT_VIEW, etype == SEARCH],
+        [w.url_page + rng.integers(0, len(PAGES), e), w.url_product + product,
+         w.url_search + rng.integers(0, len(SEARCH_TERMS), e)],
+        w.url_fixed + etype)
     utm = rng.choice(len(UTM_COMBOS), s, p=UTM_SHARE)[session] * (pos == 0)
 
     # Devices stamp local time with their offset; a share is normalised to UTC by the SDK.
@@ -1031,18 +1057,14 @@ def web_day(w: World, day: int, orders: DayOrders) -> Rows:
     summer = np.where(TZ_US_RULE[tz], us_dst, eu_dst).astype(int)
     offset_min = TZ_OFFSETS[tz, summer] * (rng.random(s) >= 0.3)
     offset_e = offset_min[session]
-    sign = np.where(offset_e < 0, "-", "+")
-    suffix = pc.if_else(pa.array(offset_e == 0), "Z",
-                        concat(pa.array(sign), zero_pad(np.abs(offset_e) // 60, 2), ":",
-                               zero_pad(np.abs(offset_e) % 60, 2)))
-    user = w.shop_customer_id.take(pa.array(person[session]))
+    suffix = pick(OFFSET_SUFFIXES, np.searchsorted(OFFSET_MINUTES, offset_e))
     table = make_table("web/events", {
         "event_id": random_uuids(rng, e),
         "anonymous_id": w.anonymous_id.take(pa.array(device[session])),
-        "user_id": where_text(logged_in[session] & (pos >= 1), user),
+        "user_id": sparse_text(logged_in[session] & (pos >= 1), w.shop_customer_id, person[session]),
         "event_type": pick(WEB_EVENT_TYPES, etype),
-        "page_url": concat(SHOP_URL, page_url),
-        "product_id": where_text(has_product, product_text),
+        "page_url": w.web_urls.take(pa.array(url)),
+        "product_id": sparse_text(has_product, w.product_id, product),
         "utm_source": pick([u[0] for u in UTM_COMBOS], utm),
         "utm_medium": pick([u[1] for u in UTM_COMBOS], utm),
         "utm_campaign": pick([u[2] for u in UTM_COMBOS], utm),
@@ -1094,12 +1116,12 @@ def email_day(w: World, day: int, orders: DayOrders) -> Rows:
         person.append(hits)
         campaign.append(np.full(hits.size, len(campaign_ids) - 1))
         send_ts.append(ts + rng.integers(0, 1800, hits.size))
-        weight.append(np.full(hits.size, (1.0, 0.9, 0.7, 0.0)[ctype]))
-    # Order confirmations go to the address typed at checkout, opened more often.
+        weight.append(np.full(hits.size, OPEN_WEIGHT[ctype]))
+    # Every order gets a confirmation, which people open far more often.
     person.append(orders.person)
     campaign.append(np.zeros(orders.person.size, dtype=np.int64))
     send_ts.append(orders.ordered_ts + rng.integers(5, 90, orders.person.size))
-    weight.append(np.full(orders.person.size, 2.2))
+    weight.append(np.full(orders.person.size, OPEN_WEIGHT[TRANSACTIONAL]))
     person, campaign, send_ts, weight = map(np.concatenate, (person, campaign, send_ts, weight))
     m = person.size
     confirmation = campaign == 0
@@ -1122,34 +1144,39 @@ def email_day(w: World, day: int, orders: DayOrders) -> Rows:
         unsub = unsub[:0]
     campaign_ids.append(latest)
 
+    # One row per event: (send index, event type, time of the event per send).
     parts = [
-        (np.arange(m), SEND, send_ts, 0),
-        (np.flatnonzero(bounce), BOUNCE, deliver_ts, None),
-        (np.flatnonzero(delivered), DELIVERY, deliver_ts, 0),
-        (np.flatnonzero(opened), OPEN, open_ts, 0),
-        (np.flatnonzero(clicked), CLICK, click_ts, 0),
-        (np.flatnonzero(spam), SPAM, spam_ts, 0),
+        (np.arange(m), SEND, send_ts),
+        (np.flatnonzero(bounce), BOUNCE, deliver_ts),
+        (np.flatnonzero(delivered), DELIVERY, deliver_ts),
+        (np.flatnonzero(opened), OPEN, open_ts),
+        (np.flatnonzero(clicked), CLICK, click_ts),
+        (np.flatnonzero(spam), SPAM, spam_ts),
     ]
-    row_person = np.concatenate([person[p[0]] for p in parts] + [unsub])
-    row_campaign = np.concatenate([campaign[p[0]] for p in parts] + [np.full(unsub.size, len(campaign_ids) - 1)])
-    row_type = np.concatenate([np.full(p[0].size, p[1]) for p in parts] + [np.full(unsub.size, UNSUBSCRIBE)])
-    row_ts = np.concatenate([p[2][p[0]] for p in parts] + [w.consent_revoke_ts[unsub, 0] - rng.integers(1, 20, unsub.size)])
-    row_bounce = np.concatenate([bounce_kind[p[0]] if p[3] is None else np.zeros(p[0].size, np.int64)
-                                 for p in parts] + [np.zeros(unsub.size, np.int64)])
+    send = np.concatenate([idx for idx, _, _ in parts])
+    row_type = np.concatenate([np.full(idx.size, etype) for idx, etype, _ in parts]
+                              + [np.full(unsub.size, UNSUBSCRIBE)])
+    row_person = np.concatenate([person[send], unsub])
+    row_campaign = np.concatenate([campaign[send], np.full(unsub.size, len(campaign_ids) - 1)])
+    row_ts = np.concatenate([times[idx] for idx, _, times in parts]
+                            + [w.consent_revoke_ts[unsub, 0] - rng.integers(1, 20, unsub.size)])
+    row_bounce = np.concatenate([np.where(row_type[:send.size] == BOUNCE, bounce_kind[send], 0),
+                                 np.zeros(unsub.size, np.int64)])
     order = np.argsort(row_ts, kind="stable")
     row_person, row_campaign, row_type, row_ts, row_bounce = (
         a[order] for a in (row_person, row_campaign, row_type, row_ts, row_bounce))
     r = row_person.size
     campaign_text = pick(campaign_ids, row_campaign)
-    click_url = concat(SHOP_URL, pick(CLICK_PATHS, rng.integers(0, len(CLICK_PATHS), r)),
-                       "?utm_source=newsletter&utm_medium=email&utm_campaign=", campaign_text)
+    click_urls = vocab(f"{SHOP_URL}{path}?utm_source=newsletter&utm_medium=email&utm_campaign={cid}"
+                       for cid in campaign_ids for path in CLICK_PATHS)
+    click_url = row_campaign * len(CLICK_PATHS) + rng.integers(0, len(CLICK_PATHS), r)
     table = make_table("email/events", {
         "email_event_id": random_ids(rng, r, "ev_", 12),
         "campaign_id": campaign_text,
         "email": messy_emails(rng, w.email.take(pa.array(row_person)), EMAIL_MESS["email"]),
         "event_type": pick(EMAIL_EVENT_TYPES, row_type),
         "occurred_at": iso_text(row_ts, "Z"),
-        "click_url": where_text(row_type == CLICK, click_url),
+        "click_url": sparse_text(row_type == CLICK, click_urls, click_url),
         "bounce_type": pick(BOUNCE_TYPES, row_bounce),
     })
     return Rows(table, row_ts)
@@ -1195,6 +1222,7 @@ def erasure_day(w: World, day: int) -> Rows:
 # Landing: late arrival, malformed values, redelivery
 # =====================================================================================
 def malform(table: pa.Table, key: str, rng: np.random.Generator, rate: float) -> pa.Table:
+    """Give a ``rate`` share of rows one typical upstream defect (see MALFORMATIONS)."""
     kinds = MALFORMATIONS.get(key, ())
     n = table.num_rows
     hit = rng.random(n) < rate
@@ -1351,16 +1379,19 @@ def parse_args(argv: list[str] | None = None) -> Config:
                         help="people that exist when the world starts (more sign up every day)")
     parser.add_argument("--days", type=positive_int, required=True,
                         help="landing dates in the window, ending at --end-date")
-    parser.add_argument("--seed", type=seed, required=True)
+    parser.add_argument("--seed", type=seed, required=True, help="RNG seed (a whole number >= 0)")
     parser.add_argument("--out", type=Path, required=True, help="landing root directory")
     parser.add_argument("--end-date", type=date,
                         default=dt.datetime.now(dt.timezone.utc).date() - dt.timedelta(days=1),
                         help="last landing date of the window (default: yesterday, UTC)")
     parser.add_argument("--increment", action="store_true",
                         help="write only the landing date after --end-date")
-    parser.add_argument("--malformed-rate", type=rate, default=0.005)
-    parser.add_argument("--duplicate-rate", type=rate, default=0.01)
-    parser.add_argument("--late-rate", type=rate, default=0.02)
+    parser.add_argument("--malformed-rate", type=rate, default=0.005,
+                        help="share of rows with a malformed value (default 0.005)")
+    parser.add_argument("--duplicate-rate", type=rate, default=0.01,
+                        help="share of rows delivered a second time (default 0.01)")
+    parser.add_argument("--late-rate", type=rate, default=0.02,
+                        help="share of rows landing 1-3 days after they happened (default 0.02)")
     args = parser.parse_args(argv)
     if args.days > 3660:
         parser.error("--days must be at most 3660")

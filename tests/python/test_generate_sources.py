@@ -329,3 +329,13 @@ def test_summary_lists_every_table(tmp_path):
     for table in LANDING_TABLES:
         assert f"{table.source}/{table.table}" in result.stdout
     assert "total" in result.stdout
+
+
+@pytest.mark.parametrize("customers", ["1", "2"])
+def test_tiny_worlds_generate_and_increment(customers, tmp_path):
+    out = tmp_path / "tiny"
+    common = ["--customers", customers, "--days", "5", "--seed", "9", "--out", str(out),
+              "--end-date", END.isoformat()]
+    run_cli(*common)
+    run_cli(*common, "--increment")
+    assert (out / "crm" / "contacts").is_dir()
