@@ -50,7 +50,7 @@ matched_requests as (
     from request_identifiers
     inner join int_identifiers_resolved_to_customers
         on request_identifiers.identifier_type = int_identifiers_resolved_to_customers.identifier_type
-        and request_identifiers.identifier_value = int_identifiers_resolved_to_customers.identifier_value
+            and request_identifiers.identifier_value = int_identifiers_resolved_to_customers.identifier_value
 ),
 
 ranked_requests as (

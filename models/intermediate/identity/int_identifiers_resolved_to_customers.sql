@@ -4,13 +4,20 @@
 -- only anonymously is not a customer.
 -- Components are found by min-label propagation over node keys ordered by type
 -- precedence then value (see identity_identifier_key), unrolled into
--- identity_label_propagation_rounds rounds, each a neighbour step plus a pointer jump.
--- Identifiers with one neighbour (most anonymous devices, many contacts) are left out
--- of the rounds and take their neighbour's label afterwards, which keeps the rounds
--- small. The representative is the smallest key of the component, and
--- customer_id = 'cus_' || hash('<type>:<value>') of the representative, so the same
--- evidence always yields the same ids.
-{%- set rounds = var('identity_label_propagation_rounds', 8) | int %}
+-- identity_label_propagation_rounds rounds (default 5). Each round takes the smallest
+-- label among a node and its neighbours, hooks every label owner onto the smallest
+-- label any node pointing at it found, and jumps each node to its label owner's label.
+-- The rounds needed grow with the logarithm of a component's diameter (at most 4 for
+-- components within identity_max_component_size, 6 for a 100-node chain); the
+-- identity_labels_converged test fails the build if the labelling did not finish.
+-- Identifiers are numbered in key order so the graph work joins and compares integers;
+-- identifiers with one neighbour (most anonymous devices, many contacts) are left out
+-- of the rounds and take their neighbour's label afterwards, which keeps them small.
+-- The representative is the smallest key of the component, and customer_id is
+-- 'cus_' || hash('<type>:<value>') of the representative, so the same evidence always
+-- yields the same ids.
+{%- set rounds = var('identity_label_propagation_rounds', 5) | int %}
+{%- set representative_hash = dbt.hash(dbt.concat(['identifier_type', "':'", 'identifier_value'])) %}
 with
 
 int_identity_observations as (
@@ -62,114 +69,167 @@ unblocked_identifiers as (
     from identifiers
     left join int_identity_blocked_identifiers
         on identifiers.identifier_type = int_identity_blocked_identifiers.identifier_type
-        and identifiers.identifier_value = int_identity_blocked_identifiers.identifier_value
+            and identifiers.identifier_value = int_identity_blocked_identifiers.identifier_value
     where int_identity_blocked_identifiers.identifier_value is null
+),
+
+numbered_identifiers as (
+    select
+        identifier_type,
+        identifier_value,
+        first_seen_at,
+        row_number() over (order by identifier_key) as node_number
+    from unblocked_identifiers
 ),
 
 stitching_edges as (
     select distinct
-        {{ identity_identifier_key('identifier_type', 'identifier_value') }} as identifier_key,
-        {{ identity_identifier_key('linked_identifier_type', 'linked_identifier_value') }} as linked_identifier_key
+        identifier_type,
+        identifier_value,
+        linked_identifier_type,
+        linked_identifier_value
     from int_identity_edges
     where not is_dropped
 ),
 
+numbered_edges as (
+    select
+        own_node.node_number,
+        linked_node.node_number as linked_node_number
+    from stitching_edges
+    inner join numbered_identifiers as own_node
+        on stitching_edges.identifier_type = own_node.identifier_type
+            and stitching_edges.identifier_value = own_node.identifier_value
+    inner join numbered_identifiers as linked_node
+        on stitching_edges.linked_identifier_type = linked_node.identifier_type
+            and stitching_edges.linked_identifier_value = linked_node.identifier_value
+),
+
 directed_edges as (
     select
-        identifier_key,
-        linked_identifier_key
-    from stitching_edges
+        node_number,
+        linked_node_number
+    from numbered_edges
 
     union all
 
     select
-        linked_identifier_key as identifier_key,
-        identifier_key as linked_identifier_key
-    from stitching_edges
+        linked_node_number as node_number,
+        node_number as linked_node_number
+    from numbered_edges
 ),
 
 node_degrees as (
     select
-        identifier_key,
+        node_number,
         count(*) as degree
     from directed_edges
-    group by identifier_key
+    group by node_number
 ),
 
 core_edges as (
     select
-        directed_edges.identifier_key,
-        directed_edges.linked_identifier_key
+        directed_edges.node_number,
+        directed_edges.linked_node_number
     from directed_edges
     inner join node_degrees as own_degree
-        on directed_edges.identifier_key = own_degree.identifier_key
+        on directed_edges.node_number = own_degree.node_number
     inner join node_degrees as linked_degree
-        on directed_edges.linked_identifier_key = linked_degree.identifier_key
+        on directed_edges.linked_node_number = linked_degree.node_number
     where own_degree.degree > 1
         and linked_degree.degree > 1
 ),
 
+core_edges_with_self_loops as (
+    select
+        node_number,
+        linked_node_number
+    from core_edges
+
+    union all
+
+    select distinct
+        node_number,
+        node_number as linked_node_number
+    from core_edges
+),
+
 labels_round_0 as (
     select
-        identifier_key,
-        least(identifier_key, min(linked_identifier_key)) as label
-    from core_edges
-    group by identifier_key
+        node_number,
+        min(linked_node_number) as label_number
+    from core_edges_with_self_loops
+    group by node_number
 ),
 
 {% for round_number in range(1, rounds + 1) %}
-{%- set previous = 'labels_round_' ~ (round_number - 1) %}
-neighbour_labels_round_{{ round_number }} as (
-    select
-        core_edges.identifier_key,
-        min({{ previous }}.label) as label
-    from core_edges
-    inner join {{ previous }}
-        on core_edges.linked_identifier_key = {{ previous }}.identifier_key
-    group by core_edges.identifier_key
-),
+    {%- set previous = 'labels_round_' ~ (round_number - 1) %}
+    neighbour_labels_round_{{ round_number }} as (
+        select
+            core_edges_with_self_loops.node_number,
+            min(
+                case
+                    when core_edges_with_self_loops.linked_node_number = core_edges_with_self_loops.node_number
+                        then {{ previous }}.label_number
+                end
+            ) as previous_label,
+            min({{ previous }}.label_number) as label_number
+        from core_edges_with_self_loops
+        inner join {{ previous }}
+            on core_edges_with_self_loops.linked_node_number = {{ previous }}.node_number
+        group by core_edges_with_self_loops.node_number
+    ),
 
-propagated_round_{{ round_number }} as (
-    select
-        {{ previous }}.identifier_key,
-        least({{ previous }}.label, neighbour_labels_round_{{ round_number }}.label) as label
-    from {{ previous }}
-    inner join neighbour_labels_round_{{ round_number }}
-        on {{ previous }}.identifier_key = neighbour_labels_round_{{ round_number }}.identifier_key
-),
+    hooks_round_{{ round_number }} as (
+        select
+            previous_label as node_number,
+            min(label_number) as label_number
+        from neighbour_labels_round_{{ round_number }}
+        group by previous_label
+    ),
 
-labels_round_{{ round_number }} as (
-    select
-        propagated_round_{{ round_number }}.identifier_key,
-        least(propagated_round_{{ round_number }}.label, label_owner.label) as label
-    from propagated_round_{{ round_number }}
-    inner join propagated_round_{{ round_number }} as label_owner
-        on propagated_round_{{ round_number }}.label = label_owner.identifier_key
-),
+    labels_round_{{ round_number }} as (
+        select
+            neighbour_labels_round_{{ round_number }}.node_number,
+            least(
+                neighbour_labels_round_{{ round_number }}.label_number,
+                coalesce(own_hook.label_number, neighbour_labels_round_{{ round_number }}.label_number),
+                label_owner.label_number,
+                coalesce(owner_hook.label_number, label_owner.label_number)
+            ) as label_number
+        from neighbour_labels_round_{{ round_number }}
+        inner join neighbour_labels_round_{{ round_number }} as label_owner
+            on neighbour_labels_round_{{ round_number }}.label_number = label_owner.node_number
+        left join hooks_round_{{ round_number }} as own_hook
+            on neighbour_labels_round_{{ round_number }}.node_number = own_hook.node_number
+        left join hooks_round_{{ round_number }} as owner_hook
+            on neighbour_labels_round_{{ round_number }}.label_number = owner_hook.node_number
+    ),
 
 {% endfor %}
+
 core_base_labels as (
     select
-        node_degrees.identifier_key,
-        coalesce(labels_round_{{ rounds }}.label, node_degrees.identifier_key) as base_label
+        node_degrees.node_number,
+        coalesce(labels_round_{{ rounds }}.label_number, node_degrees.node_number) as base_label
     from node_degrees
     left join labels_round_{{ rounds }}
-        on node_degrees.identifier_key = labels_round_{{ rounds }}.identifier_key
+        on node_degrees.node_number = labels_round_{{ rounds }}.node_number
     where node_degrees.degree > 1
 ),
 
 leaf_base_labels as (
     select
-        directed_edges.identifier_key,
+        directed_edges.node_number,
         coalesce(
             core_base_labels.base_label,
-            least(directed_edges.identifier_key, directed_edges.linked_identifier_key)
+            least(directed_edges.node_number, directed_edges.linked_node_number)
         ) as base_label
     from directed_edges
     inner join node_degrees
-        on directed_edges.identifier_key = node_degrees.identifier_key
+        on directed_edges.node_number = node_degrees.node_number
     left join core_base_labels
-        on directed_edges.linked_identifier_key = core_base_labels.identifier_key
+        on directed_edges.linked_node_number = core_base_labels.node_number
     where node_degrees.degree = 1
 ),
 
@@ -179,42 +239,42 @@ base_labels as (
     select * from leaf_base_labels
 ),
 
-component_labels as (
+component_numbers as (
     select
         base_label,
-        min(identifier_key) as component_label
+        min(node_number) as component_number
     from base_labels
     group by base_label
 ),
 
-node_labels as (
+node_components as (
     select
-        base_labels.identifier_key,
-        component_labels.component_label
+        base_labels.node_number,
+        component_numbers.component_number
     from base_labels
-    inner join component_labels
-        on base_labels.base_label = component_labels.base_label
+    inner join component_numbers
+        on base_labels.base_label = component_numbers.base_label
 ),
 
 labelled_identifiers as (
     select
-        unblocked_identifiers.identifier_type,
-        unblocked_identifiers.identifier_value,
-        unblocked_identifiers.first_seen_at,
-        unblocked_identifiers.identifier_key,
-        coalesce(node_labels.component_label, unblocked_identifiers.identifier_key) as component_label
-    from unblocked_identifiers
-    left join node_labels
-        on unblocked_identifiers.identifier_key = node_labels.identifier_key
+        numbered_identifiers.identifier_type,
+        numbered_identifiers.identifier_value,
+        numbered_identifiers.first_seen_at,
+        numbered_identifiers.node_number,
+        coalesce(node_components.component_number, numbered_identifiers.node_number) as component_number
+    from numbered_identifiers
+    left join node_components
+        on numbered_identifiers.node_number = node_components.node_number
 ),
 
 representatives as (
     select
-        component_label,
+        component_number,
         identifier_type as representative_type,
-        {{ dbt.concat(["'cus_'", dbt.hash(dbt.concat(['identifier_type', "':'", 'identifier_value']))]) }} as customer_id
+        {{ dbt.concat(["'cus_'", representative_hash]) }} as customer_id
     from labelled_identifiers
-    where identifier_key = component_label
+    where node_number = component_number
 ),
 
 final as (
@@ -222,11 +282,11 @@ final as (
         labelled_identifiers.identifier_type,
         labelled_identifiers.identifier_value,
         representatives.customer_id,
-        labelled_identifiers.identifier_key = labelled_identifiers.component_label as is_representative,
+        labelled_identifiers.node_number = labelled_identifiers.component_number as is_representative,
         labelled_identifiers.first_seen_at
     from labelled_identifiers
     inner join representatives
-        on labelled_identifiers.component_label = representatives.component_label
+        on labelled_identifiers.component_number = representatives.component_number
     where representatives.representative_type <> 'anonymous_id'
 )
 

@@ -117,10 +117,10 @@ classified as (
     from candidates
     left join link_counts
         on candidates.identifier_type = link_counts.identifier_type
-        and candidates.identifier_value = link_counts.identifier_value
+            and candidates.identifier_value = link_counts.identifier_value
     left join test_account_identifiers
         on candidates.identifier_type = test_account_identifiers.identifier_type
-        and candidates.identifier_value = test_account_identifiers.identifier_value
+            and candidates.identifier_value = test_account_identifiers.identifier_value
 ),
 
 final as (

@@ -39,10 +39,10 @@ flagged as (
     from observed_pairs
     left join int_identity_blocked_identifiers as left_block
         on observed_pairs.identifier_type = left_block.identifier_type
-        and observed_pairs.identifier_value = left_block.identifier_value
+            and observed_pairs.identifier_value = left_block.identifier_value
     left join int_identity_blocked_identifiers as right_block
         on observed_pairs.linked_identifier_type = right_block.identifier_type
-        and observed_pairs.linked_identifier_value = right_block.identifier_value
+            and observed_pairs.linked_identifier_value = right_block.identifier_value
 ),
 
 final as (

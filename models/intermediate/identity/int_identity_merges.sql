@@ -32,7 +32,7 @@ final as (
     from stitching_edges
     inner join int_identifiers_resolved_to_customers
         on stitching_edges.identifier_type = int_identifiers_resolved_to_customers.identifier_type
-        and stitching_edges.identifier_value = int_identifiers_resolved_to_customers.identifier_value
+            and stitching_edges.identifier_value = int_identifiers_resolved_to_customers.identifier_value
 )
 
 select * from final
