@@ -16,7 +16,7 @@ export SEGMENTS_DUCKDB_PATH ?= data/warehouse.duckdb
 # The test suite builds its own warehouse from a fixed seed and window, so results
 # do not depend on today's date or on the demo warehouse.
 TEST_CUSTOMERS ?= 1500
-TEST_DAYS ?= 90
+TEST_DAYS ?= 150
 TEST_SEED ?= 7
 TEST_END_DATE ?= 2026-06-30
 TEST_LANDING_DIR := data/test/landing

@@ -65,17 +65,22 @@ def build_marts(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(
         """
         create table marts.dim_segments as
-        select * from (values ('vip', true), ('at_risk', true), ('retired', false))
-            as t(segment_id, is_active)
+        select * from (values ('vip', 'active'), ('at_risk', 'active'), ('retired', 'archived'))
+            as t(segment_key, status)
+        """
+    )
+    con.execute(
+        """
+        create table marts.fct_segment_memberships as
+        select * from (values ('cus_1', 'vip'), ('cus_1', 'at_risk'), ('cus_2', 'at_risk'), ('cus_3', 'vip'))
+            as t(customer_id, segment_key)
         """
     )
     con.execute(
         """
         create table marts.dim_customer_segments as
-        select * from (values
-            ('cus_1', 'vip', true), ('cus_1', 'at_risk', false),
-            ('cus_2', 'at_risk', true), ('cus_3', 'vip', true)
-        ) as t(customer_id, segment_id, is_primary_segment)
+        select * from (values ('cus_1', 'vip'), ('cus_2', 'at_risk'), ('cus_3', 'vip'))
+            as t(customer_id, primary_segment_key)
         """
     )
 
@@ -140,19 +145,19 @@ def test_all_zero_feature_and_rate_out_of_range_fail(warehouse, capsys):
 
 
 def test_second_primary_segment_for_a_customer_fails(warehouse, capsys):
-    plant(warehouse, "update marts.dim_customer_segments set is_primary_segment = true where customer_id = 'cus_1'")
+    plant(warehouse, "insert into marts.dim_customer_segments values ('cus_1', 'at_risk')")
     code, output = gate(capsys, warehouse, "marts_segments")
     assert code == 1
-    assert "marts.dim_customer_segments.is_primary_segment" in output
+    assert "marts.dim_customer_segments.primary_segment_key" in output
     assert "primary_segments=2" in output and "example_customer_id=cus_1" in output
 
 
 def test_empty_and_oversized_segments_fail(warehouse, capsys):
-    plant(warehouse, "update marts.dim_customer_segments set segment_id = 'vip'")
+    plant(warehouse, "update marts.fct_segment_memberships set segment_key = 'vip'")
     code, output = gate(capsys, warehouse, "marts_segments")
     assert code == 1
-    assert "no active segment is empty - segment_id=at_risk" in output
-    assert "more than 90% of customers - segment_id=vip" in output
+    assert "no active segment is empty - segment_key=at_risk" in output
+    assert "more than 90% of customers - segment_key=vip" in output
 
 
 def test_future_timestamp_in_staging_fails(warehouse, capsys):
