@@ -40,10 +40,10 @@ attributed as (
     from latest_versions
     left join int_identifiers_resolved_to_customers as by_account
         on by_account.identifier_type = 'shop_customer_id'
-        and latest_versions.shop_customer_id = by_account.identifier_value
+            and latest_versions.shop_customer_id = by_account.identifier_value
     left join int_identifiers_resolved_to_customers as by_email
         on by_email.identifier_type = 'email'
-        and latest_versions.email = by_email.identifier_value
+            and latest_versions.email = by_email.identifier_value
     where latest_versions.version_recency = 1
 ),
 

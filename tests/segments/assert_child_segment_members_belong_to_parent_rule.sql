@@ -27,7 +27,7 @@ failures as (
     from child_matches
     left join int_segment_rules_evaluated as parent_matches
         on child_matches.customer_id = parent_matches.customer_id
-        and child_matches.parent_segment_key = parent_matches.segment_key
+            and child_matches.parent_segment_key = parent_matches.segment_key
     where parent_matches.customer_id is null
 )
 

@@ -28,7 +28,7 @@ failures as (
     from open_spells
     full outer join fct_segment_memberships
         on open_spells.customer_id = fct_segment_memberships.customer_id
-        and open_spells.segment_key = fct_segment_memberships.segment_key
+            and open_spells.segment_key = fct_segment_memberships.segment_key
     where open_spells.customer_id is null
         or fct_segment_memberships.customer_id is null
         or open_spells.open_spell_count > 1

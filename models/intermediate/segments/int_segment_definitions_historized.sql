@@ -16,32 +16,32 @@ registry_rows as (
 ),
 
 {% if is_incremental() %}
-recorded_versions as (
-    select * from {{ this }}
-),
+    recorded_versions as (
+        select * from {{ this }}
+    ),
 
-latest_versions as (
-    select
-        segment_key,
-        rule_hash,
-        status,
-        definition_version
-    from recorded_versions
-    where definition_version = (
-        select max(same_segment.definition_version)
-        from recorded_versions as same_segment
-        where same_segment.segment_key = recorded_versions.segment_key
-    )
-),
+    latest_versions as (
+        select
+            segment_key,
+            rule_hash,
+            status,
+            definition_version
+        from recorded_versions
+        where definition_version = (
+            select max(same_segment.definition_version)
+            from recorded_versions as same_segment
+            where same_segment.segment_key = recorded_versions.segment_key
+        )
+    ),
 {% else %}
-latest_versions as (
-    select
-        cast(null as {{ dbt.type_string() }}) as segment_key,
-        cast(null as {{ dbt.type_string() }}) as rule_hash,
-        cast(null as {{ dbt.type_string() }}) as status,
-        cast(null as {{ dbt.type_int() }}) as definition_version
-    where 1 = 0
-),
+    latest_versions as (
+        select
+            cast(null as {{ dbt.type_string() }}) as segment_key,
+            cast(null as {{ dbt.type_string() }}) as rule_hash,
+            cast(null as {{ dbt.type_string() }}) as status,
+            cast(null as {{ dbt.type_int() }}) as definition_version
+        where 1 = 0
+    ),
 {% endif %}
 
 changed_definitions as (

@@ -91,11 +91,11 @@ contact_versions_ranked as (
     select
         stg_crm__contacts.*,
         row_number() over (
-            partition by contact_id
-            order by updated_at desc, loaded_at desc
+            partition by stg_crm__contacts.contact_id
+            order by stg_crm__contacts.updated_at desc, stg_crm__contacts.loaded_at desc
         ) as version_recency
     from stg_crm__contacts
-    where updated_at < {{ as_of_cutoff() }}
+    where stg_crm__contacts.updated_at < {{ as_of_cutoff() }}
 ),
 
 contacts_as_of as (
@@ -104,12 +104,12 @@ contacts_as_of as (
         contact_versions_ranked.*,
         row_number() over (
             partition by customer_identifiers.customer_id
-            order by contact_versions_ranked.updated_at desc, contact_versions_ranked.contact_id
+            order by contact_versions_ranked.updated_at desc, contact_versions_ranked.contact_id asc
         ) as contact_rank
     from contact_versions_ranked
     inner join customer_identifiers
         on customer_identifiers.identifier_type = 'contact_id'
-        and contact_versions_ranked.contact_id = customer_identifiers.identifier_value
+            and contact_versions_ranked.contact_id = customer_identifiers.identifier_value
     where contact_versions_ranked.version_recency = 1
 ),
 
@@ -158,7 +158,7 @@ consent_ranked as (
     from stg_crm__consent_events
     inner join customer_identifiers
         on customer_identifiers.identifier_type = 'contact_id'
-        and stg_crm__consent_events.contact_id = customer_identifiers.identifier_value
+            and stg_crm__consent_events.contact_id = customer_identifiers.identifier_value
     where stg_crm__consent_events.occurred_at < {{ as_of_cutoff() }}
 ),
 
@@ -179,9 +179,15 @@ order_summary as (
     select
         customer_id,
         sum(case when is_counted_order then 1 else 0 end) as orders_lifetime,
-        sum(case when is_counted_order and ordered_date > {{ dbt.dateadd('day', -30, as_of) }} then 1 else 0 end) as orders_last_30_days,
-        sum(case when is_counted_order and ordered_date > {{ dbt.dateadd('day', -90, as_of) }} then 1 else 0 end) as orders_last_90_days,
-        sum(case when is_counted_order and ordered_date > {{ dbt.dateadd('day', -365, as_of) }} then 1 else 0 end) as orders_last_365_days,
+        sum(
+            case when is_counted_order and ordered_date > {{ dbt.dateadd('day', -30, as_of) }} then 1 else 0 end
+        ) as orders_last_30_days,
+        sum(
+            case when is_counted_order and ordered_date > {{ dbt.dateadd('day', -90, as_of) }} then 1 else 0 end
+        ) as orders_last_90_days,
+        sum(
+            case when is_counted_order and ordered_date > {{ dbt.dateadd('day', -365, as_of) }} then 1 else 0 end
+        ) as orders_last_365_days,
         sum(counted_revenue_usd) as lifetime_revenue_usd,
         min(case when is_counted_order then ordered_at end) as first_order_at,
         max(case when is_counted_order then ordered_at end) as last_order_at,
@@ -197,10 +203,18 @@ order_summary as (
 web_summary as (
     select
         customer_id,
-        sum(case when activity_date > {{ dbt.dateadd('day', -7, as_of) }} then sessions else 0 end) as sessions_last_7_days,
-        sum(case when activity_date > {{ dbt.dateadd('day', -30, as_of) }} then sessions else 0 end) as sessions_last_30_days,
-        sum(case when activity_date > {{ dbt.dateadd('day', -7, as_of) }} then page_views else 0 end) as page_views_last_7_days,
-        sum(case when activity_date > {{ dbt.dateadd('day', -30, as_of) }} then page_views else 0 end) as page_views_last_30_days,
+        sum(
+            case when activity_date > {{ dbt.dateadd('day', -7, as_of) }} then sessions else 0 end
+        ) as sessions_last_7_days,
+        sum(
+            case when activity_date > {{ dbt.dateadd('day', -30, as_of) }} then sessions else 0 end
+        ) as sessions_last_30_days,
+        sum(
+            case when activity_date > {{ dbt.dateadd('day', -7, as_of) }} then page_views else 0 end
+        ) as page_views_last_7_days,
+        sum(
+            case when activity_date > {{ dbt.dateadd('day', -30, as_of) }} then page_views else 0 end
+        ) as page_views_last_30_days,
         min(first_session_started_at) as first_visit_at,
         max(last_session_started_at) as last_visit_at,
         max(last_add_to_cart_at) as last_add_to_cart_at
@@ -214,12 +228,24 @@ web_summary as (
 email_summary as (
     select
         customer_id,
-        sum(case when activity_date > {{ dbt.dateadd('day', -30, as_of) }} then campaigns_sent else 0 end) as emails_sent_last_30_days,
-        sum(case when activity_date > {{ dbt.dateadd('day', -90, as_of) }} then campaigns_sent else 0 end) as emails_sent_last_90_days,
-        sum(case when activity_date > {{ dbt.dateadd('day', -30, as_of) }} then campaigns_opened else 0 end) as emails_opened_last_30_days,
-        sum(case when activity_date > {{ dbt.dateadd('day', -90, as_of) }} then campaigns_opened else 0 end) as emails_opened_last_90_days,
-        sum(case when activity_date > {{ dbt.dateadd('day', -30, as_of) }} then campaigns_clicked else 0 end) as emails_clicked_last_30_days,
-        sum(case when activity_date > {{ dbt.dateadd('day', -90, as_of) }} then campaigns_clicked else 0 end) as emails_clicked_last_90_days,
+        sum(
+            case when activity_date > {{ dbt.dateadd('day', -30, as_of) }} then campaigns_sent else 0 end
+        ) as emails_sent_last_30_days,
+        sum(
+            case when activity_date > {{ dbt.dateadd('day', -90, as_of) }} then campaigns_sent else 0 end
+        ) as emails_sent_last_90_days,
+        sum(
+            case when activity_date > {{ dbt.dateadd('day', -30, as_of) }} then campaigns_opened else 0 end
+        ) as emails_opened_last_30_days,
+        sum(
+            case when activity_date > {{ dbt.dateadd('day', -90, as_of) }} then campaigns_opened else 0 end
+        ) as emails_opened_last_90_days,
+        sum(
+            case when activity_date > {{ dbt.dateadd('day', -30, as_of) }} then campaigns_clicked else 0 end
+        ) as emails_clicked_last_30_days,
+        sum(
+            case when activity_date > {{ dbt.dateadd('day', -90, as_of) }} then campaigns_clicked else 0 end
+        ) as emails_clicked_last_90_days,
         max(last_opened_at) as last_email_opened_at
     from int_customer_email_activity_daily
     where activity_date <= {{ as_of }}
@@ -316,8 +342,6 @@ joined as (
         coalesce(consent_current.has_sms_consent, false) as has_sms_consent,
         coalesce(consent_current.has_ads_consent, false) as has_ads_consent
     from customers
-    left join first_seen
-        on customers.customer_id = first_seen.customer_id
     left join primary_contacts
         on customers.customer_id = primary_contacts.customer_id
     left join customer_signups
@@ -326,10 +350,10 @@ joined as (
         on customers.customer_id = signup_fallbacks.customer_id
     left join shop_accounts_ranked
         on customers.customer_id = shop_accounts_ranked.customer_id
-        and shop_accounts_ranked.account_rank = 1
+            and shop_accounts_ranked.account_rank = 1
     left join emails_ranked
         on customers.customer_id = emails_ranked.customer_id
-        and emails_ranked.email_rank = 1
+            and emails_ranked.email_rank = 1
     left join consent_current
         on customers.customer_id = consent_current.customer_id
     left join order_summary
@@ -348,7 +372,8 @@ joined as (
 with_days as (
     select
         *,
-        {{ dbt.datediff('cast(last_order_at as date)', as_of, 'day') }} as days_since_last_order_raw
+        {{ dbt.datediff('cast(last_order_at as date)', as_of, 'day') }}
+            as days_since_last_order_raw
     from joined
 ),
 
@@ -358,7 +383,7 @@ rfm_ntiles as (
         days_since_last_order_raw,
         orders_lifetime,
         lifetime_revenue_usd,
-        ntile(5) over (order by days_since_last_order_raw desc, customer_id) as recency_ntile,
+        ntile(5) over (order by days_since_last_order_raw desc, customer_id asc) as recency_ntile,
         ntile(5) over (order by orders_lifetime, customer_id) as frequency_ntile,
         ntile(5) over (order by lifetime_revenue_usd, customer_id) as monetary_ntile
     from with_days
@@ -400,12 +425,37 @@ final as (
         cast(with_days.earliest_seen_at as {{ dbt.type_timestamp() }}) as signed_up_at,
         cast(with_days.first_order_at as {{ dbt.type_timestamp() }}) as first_order_at,
         cast(with_days.last_order_at as {{ dbt.type_timestamp() }}) as last_order_at,
-        cast(coalesce({{ dbt.datediff('cast(with_days.earliest_seen_at as date)', as_of, 'day') }}, 0) as integer) as days_since_signup,
-        cast(coalesce({{ dbt.datediff('cast(with_days.first_order_at as date)', as_of, 'day') }}, 9999) as integer) as days_since_first_order,
+        cast(
+            coalesce(
+                {{ dbt.datediff('cast(with_days.earliest_seen_at as date)', as_of, 'day') }},
+                0
+            ) as integer
+        ) as days_since_signup,
+        cast(
+            coalesce(
+                {{ dbt.datediff('cast(with_days.first_order_at as date)', as_of, 'day') }},
+                9999
+            ) as integer
+        ) as days_since_first_order,
         cast(coalesce(with_days.days_since_last_order_raw, 9999) as integer) as days_since_last_order,
-        cast(coalesce({{ dbt.datediff('cast(with_days.first_visit_at as date)', as_of, 'day') }}, 9999) as integer) as days_since_first_visit,
-        cast(coalesce({{ dbt.datediff('cast(with_days.last_visit_at as date)', as_of, 'day') }}, 9999) as integer) as days_since_last_visit,
-        cast(coalesce({{ dbt.datediff('cast(with_days.last_email_opened_at as date)', as_of, 'day') }}, 9999) as integer) as days_since_last_email_open,
+        cast(
+            coalesce(
+                {{ dbt.datediff('cast(with_days.first_visit_at as date)', as_of, 'day') }},
+                9999
+            ) as integer
+        ) as days_since_first_visit,
+        cast(
+            coalesce(
+                {{ dbt.datediff('cast(with_days.last_visit_at as date)', as_of, 'day') }},
+                9999
+            ) as integer
+        ) as days_since_last_visit,
+        cast(
+            coalesce(
+                {{ dbt.datediff('cast(with_days.last_email_opened_at as date)', as_of, 'day') }},
+                9999
+            ) as integer
+        ) as days_since_last_email_open,
         with_days.orders_lifetime > 0 as has_ordered,
         with_days.first_visit_at is not null as has_visited,
         with_days.last_email_opened_at is not null as has_opened_email,

@@ -81,7 +81,10 @@ final as (
         dim_customers.has_email_consent,
         coalesce(
             dim_customers.has_email_consent
-            and {{ dbt.position("',email,'", dbt.concat(["','", 'primary_segments.primary_segment_channels', "','"])) }} > 0,
+            and {{ dbt.position(
+                "',email,'",
+                dbt.concat(["','", 'primary_segments.primary_segment_channels', "','"])
+            ) }} > 0,
             false
         ) as is_email_allowed,
         {{ as_of_date() }} as as_of_date

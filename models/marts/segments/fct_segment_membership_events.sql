@@ -37,7 +37,12 @@ all_events as (
 
 final as (
     select
-        {{ dbt.hash(dbt.concat(['customer_id', "'|'", 'segment_key', "'|'", 'event_type', "'|'", dbt.cast('event_date', dbt.type_string())])) }} as segment_membership_event_id,
+        {{ dbt.hash(dbt.concat([
+            'customer_id', "'|'",
+            'segment_key', "'|'",
+            'event_type', "'|'",
+            dbt.cast('event_date', dbt.type_string()),
+        ])) }} as segment_membership_event_id,
         customer_id,
         segment_key,
         event_type,

@@ -47,7 +47,10 @@ all_memberships as (
 
 final as (
     select
-        {{ dbt.hash(dbt.concat(['all_memberships.customer_id', "'|'", 'all_memberships.segment_key'])) }} as segment_membership_id,
+        {{ dbt.hash(dbt.concat([
+            'all_memberships.customer_id', "'|'",
+            'all_memberships.segment_key',
+        ])) }} as segment_membership_id,
         all_memberships.customer_id,
         all_memberships.segment_key,
         active_segments.segment_name,

@@ -37,7 +37,7 @@ shared_members as (
     from fct_segment_memberships as membership_a
     inner join fct_segment_memberships as membership_b
         on membership_a.customer_id = membership_b.customer_id
-        and membership_a.segment_key < membership_b.segment_key
+            and membership_a.segment_key < membership_b.segment_key
     group by membership_a.segment_key, membership_b.segment_key
 ),
 
@@ -49,14 +49,16 @@ final as (
         segment_pairs.segment_b_member_count,
         cast(coalesce(shared_members.shared_customer_count, 0) as {{ dbt.type_bigint() }}) as shared_customer_count,
         cast(
-            case when segment_pairs.segment_a_member_count > 0
-                then 1.0 * coalesce(shared_members.shared_customer_count, 0) / segment_pairs.segment_a_member_count
+            case
+                when segment_pairs.segment_a_member_count > 0
+                    then 1.0 * coalesce(shared_members.shared_customer_count, 0) / segment_pairs.segment_a_member_count
                 else 0
             end as decimal(9, 4)
         ) as share_of_segment_a,
         cast(
-            case when segment_pairs.segment_b_member_count > 0
-                then 1.0 * coalesce(shared_members.shared_customer_count, 0) / segment_pairs.segment_b_member_count
+            case
+                when segment_pairs.segment_b_member_count > 0
+                    then 1.0 * coalesce(shared_members.shared_customer_count, 0) / segment_pairs.segment_b_member_count
                 else 0
             end as decimal(9, 4)
         ) as share_of_segment_b,
@@ -64,7 +66,7 @@ final as (
     from segment_pairs
     left join shared_members
         on segment_pairs.segment_a_key = shared_members.segment_a_key
-        and segment_pairs.segment_b_key = shared_members.segment_b_key
+            and segment_pairs.segment_b_key = shared_members.segment_b_key
 )
 
 select * from final
