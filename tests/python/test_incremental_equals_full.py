@@ -85,6 +85,9 @@ def compared_relations(work: Path) -> list[tuple[str, str]]:
         for node in manifest["nodes"].values()
         if node["resource_type"] == "model"
         and (node["config"]["materialized"] == "incremental" or node["name"] == "dim_customers")
+        # History accumulators (full refresh disabled) record what each build saw; a full
+        # refresh cannot replay them, and test_membership_events.py checks them instead.
+        and node["config"].get("full_refresh") is not False
     ]
     assert relations, "the project has no incremental model to compare"
     return sorted(relations)
