@@ -21,7 +21,7 @@ recipients_attributed as (
     from int_email_recipient_campaigns
     inner join int_identifiers_resolved_to_customers
         on int_identifiers_resolved_to_customers.identifier_type = 'email'
-        and int_email_recipient_campaigns.email = int_identifiers_resolved_to_customers.identifier_value
+            and int_email_recipient_campaigns.email = int_identifiers_resolved_to_customers.identifier_value
 ),
 
 customer_campaigns as (

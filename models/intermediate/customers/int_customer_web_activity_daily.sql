@@ -18,10 +18,10 @@ sessions_attributed as (
     from int_web_sessions
     left join int_identifiers_resolved_to_customers as by_account
         on by_account.identifier_type = 'shop_customer_id'
-        and int_web_sessions.user_id = by_account.identifier_value
+            and int_web_sessions.user_id = by_account.identifier_value
     left join int_identifiers_resolved_to_customers as by_browser
         on by_browser.identifier_type = 'anonymous_id'
-        and int_web_sessions.anonymous_id = by_browser.identifier_value
+            and int_web_sessions.anonymous_id = by_browser.identifier_value
     where int_web_sessions.started_at < {{ as_of_cutoff() }}
 ),
 
