@@ -28,7 +28,7 @@ export DO_NOT_TRACK := 1
 export GX_ANALYTICS_ENABLED := false
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: run test install lock demo-data load build docs freshness real-data \
+.PHONY: run test install lock demo-data load build docs freshness real-data bench \
         test-build test-python lint quality structure registry clean
 
 run: install demo-data load build ## Build the demo warehouse end to end
@@ -83,8 +83,8 @@ test-build: install registry ## Fresh test warehouse from fixed data, then dbt b
 	$(BIN)/python scripts/generate_sources.py --customers $(TEST_CUSTOMERS) --days $(TEST_DAYS) \
 		--seed $(TEST_SEED) --end-date $(TEST_END_DATE) --out $(TEST_LANDING_DIR)
 	$(BIN)/python scripts/load_sources.py --landing $(TEST_LANDING_DIR) --database $(TEST_DATABASE)
-	SEGMENTS_DUCKDB_PATH=$(TEST_DATABASE) $(BIN)/dbt build --exclude-resource-type unit_test --vars '{as_of: "$(TEST_END_DATE)"}'
-	SEGMENTS_DUCKDB_PATH=$(TEST_DATABASE) $(BIN)/dbt test --select "test_type:unit" --vars '{as_of: "$(TEST_END_DATE)"}'
+	SEGMENTS_DUCKDB_PATH=$(TEST_DATABASE) $(BIN)/dbt build --exclude-resource-type unit_test --vars '{as_of: "$(TEST_END_DATE)", raw_rows_accounting_full: true}'
+	SEGMENTS_DUCKDB_PATH=$(TEST_DATABASE) $(BIN)/dbt test --select "test_type:unit" --vars '{as_of: "$(TEST_END_DATE)", raw_rows_accounting_full: true}'
 
 lint: install ## sqlfluff over models, tests and analyses (dbt templater, throwaway warehouse)
 	SEGMENTS_DUCKDB_PATH=/tmp/segments_sqlfluff.duckdb DBT_TARGET_PATH=target_sqlfluff DBT_LOG_PATH=logs_sqlfluff \
@@ -101,6 +101,10 @@ quality: install ## Great Expectations gates on a built warehouse (the test one 
 
 test-python: install ## pytest: generator, loader, importer, registry, incremental and gate tests
 	$(BIN)/python -m pytest tests/python
+
+BENCH_CUSTOMERS ?= 100000
+bench: install ## Benchmark against the bare-DuckDB baseline (BENCH_CUSTOMERS=100000); see BENCHMARKS.md
+	$(BIN)/python scripts/benchmark.py --customers $(BENCH_CUSTOMERS) --days 365 --output data/bench/report.md
 
 clean: ## Remove built artefacts (keeps the virtualenv)
 	rm -rf target logs data

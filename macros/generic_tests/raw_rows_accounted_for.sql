@@ -1,11 +1,84 @@
 {#- Row accounting for one source table: every raw row is staged, a removed duplicate,
-    or quarantined with a reason. Attached to the source; fails with the three counts
-    when raw rows != staged + duplicates + quarantined.
+    or quarantined with a reason. Attached to the source; fails with the counts when
+    raw rows != staged + duplicates + quarantined.
     duplicates are recounted independently from the base model: usable rows minus
-    distinct natural keys among them. -#}
-{% test raw_rows_accounted_for(model, base_model, staged_model, quarantine_model, source_table, natural_key) %}
+    distinct natural keys among them.
+    With `window_days`, only rows loaded in the last `window_days` days before the newest
+    load are accounted for (every load is checked by the builds of the days after it), and
+    a usable row of the window is a duplicate unless it is the first delivery of a key
+    with no usable delivery before the window; the earlier keys are looked up only for
+    the keys of the window, so the check reads the window, not the whole history. The var
+    `raw_rows_accounting_full: true` forces the whole-table check. -#}
+{% test raw_rows_accounted_for(model, base_model, staged_model, quarantine_model, source_table, natural_key, window_days=none) %}
+{%- set windowed = window_days is not none and not var('raw_rows_accounting_full', false) -%}
 with
 
+{% if windowed %}
+window_start as (
+    select {{ dbt.dateadd('day', -1 * (window_days | int), 'max(_loaded_at)') }} as loaded_after
+    from {{ model }}
+),
+
+raw_rows as (
+    select count(*) as row_count
+    from {{ model }}
+    where _loaded_at > (select loaded_after from window_start)
+),
+
+staged_rows as (
+    select count(*) as row_count
+    from {{ staged_model }}
+    where loaded_at > (select loaded_after from window_start)
+),
+
+quarantined_rows as (
+    select count(*) as row_count
+    from {{ quarantine_model }}
+    where source_table = '{{ source_table }}'
+        and loaded_at > (select loaded_after from window_start)
+),
+
+usable_window_rows as (
+    select {{ natural_key | join(', ') }}
+    from {{ base_model }}
+    where quarantine_reason is null
+        and _loaded_at > (select loaded_after from window_start)
+),
+
+usable_keys as (
+    select distinct {{ natural_key | join(', ') }}
+    from usable_window_rows
+),
+
+keys_usable_before_window as (
+    select distinct
+        {%- for column in natural_key %}
+        {{ column }} as earlier_{{ column }}{{ "," if not loop.last }}
+        {%- endfor %}
+    from {{ base_model }}
+    where quarantine_reason is null
+        and _loaded_at <= (select loaded_after from window_start)
+        and {{ natural_key[0] }} in (select {{ natural_key[0] }} from usable_keys)
+),
+
+first_delivered_keys as (
+    select count(*) as key_count
+    from usable_keys
+    left join keys_usable_before_window
+        on
+        {%- for column in natural_key %}
+        {{ "and " if not loop.first }}usable_keys.{{ column }} = keys_usable_before_window.earlier_{{ column }}
+        {%- endfor %}
+    where keys_usable_before_window.earlier_{{ natural_key[0] }} is null
+),
+
+duplicate_rows as (
+    select
+        (select count(*) from usable_window_rows)
+        - (select key_count from first_delivered_keys) as row_count
+)
+
+{% else %}
 raw_rows as (
     select count(*) as row_count from {{ model }}
 ),
@@ -32,6 +105,7 @@ duplicate_rows as (
         - (select count(*) from usable_keys) as row_count
 )
 
+{% endif %}
 select
     raw_rows.row_count as raw_row_count,
     staged_rows.row_count as staged_row_count,

@@ -8,6 +8,8 @@
     On an incremental run only rows loaded after the newest row already in the model
     are classified, against the keys the model already staged, which gives exactly the
     dispositions a full refresh gives because loads are appended in `_loaded_at` order.
+    Only staged keys that occur in the new batch are read back, so the lookup is built
+    from the batch and its size follows the batch, not the table.
     `raw_record` is kept for quarantined rows only. -#}
 {% macro classify_raw_rows(validated_cte, natural_key) -%}
 {%- set incremental = is_incremental() -%}
@@ -19,6 +21,7 @@ previously_staged as (
         {%- endfor %}
     from {{ this }}
     where row_disposition = 'staged'
+        and {{ natural_key[0] }} in (select {{ natural_key[0] }} from {{ validated_cte }})
 ),
 {% endif %}
 classified as (

@@ -5,7 +5,8 @@
 
     Incremental runs recompute every (email, campaign) pair that received a row loaded
     since the high-water mark (minus var('incremental_lookback_days')) from all of that
-    pair's events, and delete+insert them by email_campaign_id.
+    pair's events, and delete+insert them by email_campaign_id. Pairs are matched on
+    (email, campaign_id) and the id is hashed once per pair, after aggregation.
 -#}
 {{
     config(
@@ -26,7 +27,6 @@ stg_email__events as (
 
 events_before_cutoff as (
     select
-        {{ dbt.hash(dbt.concat(["email", "'|'", "campaign_id"])) }} as email_campaign_id,
         email,
         campaign_id,
         event_type,
@@ -38,39 +38,41 @@ events_before_cutoff as (
 
 {% if is_incremental() %}
 
-high_water_mark as (
-    select
-        max(max_loaded_at) as loaded_through,
-        max(last_event_at) as occurred_through
-    from {{ this }}
-),
+    high_water_mark as (
+        select
+            max(max_loaded_at) as loaded_through,
+            max(last_event_at) as occurred_through
+        from {{ this }}
+    ),
 
-dirty_pairs as (
-    select distinct events_before_cutoff.email_campaign_id
-    from events_before_cutoff
-    cross join high_water_mark
-    where events_before_cutoff.loaded_at > {{ dbt.dateadd('day', -1 * lookback_days, 'high_water_mark.loaded_through') }}
-        or events_before_cutoff.occurred_at > {{ dbt.dateadd('day', -1 * lookback_days, 'high_water_mark.occurred_through') }}
-),
+    dirty_pairs as (
+        select distinct
+            events_before_cutoff.email,
+            events_before_cutoff.campaign_id
+        from events_before_cutoff
+        cross join high_water_mark
+        where events_before_cutoff.loaded_at > {{ dbt.dateadd('day', -1 * lookback_days, 'high_water_mark.loaded_through') }}
+            or events_before_cutoff.occurred_at > {{ dbt.dateadd('day', -1 * lookback_days, 'high_water_mark.occurred_through') }}
+    ),
 
-events_to_aggregate as (
-    select events_before_cutoff.*
-    from events_before_cutoff
-    inner join dirty_pairs
-        on events_before_cutoff.email_campaign_id = dirty_pairs.email_campaign_id
-),
+    events_to_aggregate as (
+        select events_before_cutoff.*
+        from events_before_cutoff
+        inner join dirty_pairs
+            on events_before_cutoff.email = dirty_pairs.email
+            and events_before_cutoff.campaign_id = dirty_pairs.campaign_id
+    ),
 
 {% else %}
 
-events_to_aggregate as (
-    select * from events_before_cutoff
-),
+    events_to_aggregate as (
+        select * from events_before_cutoff
+    ),
 
 {% endif %}
 
-final as (
+pairs_aggregated as (
     select
-        email_campaign_id,
         email,
         campaign_id,
         min(occurred_at) as first_event_at,
@@ -85,9 +87,26 @@ final as (
         max(loaded_at) as max_loaded_at
     from events_to_aggregate
     group by
-        email_campaign_id,
         email,
         campaign_id
+),
+
+final as (
+    select
+        {{ dbt.hash(dbt.concat(["email", "'|'", "campaign_id"])) }} as email_campaign_id,
+        email,
+        campaign_id,
+        first_event_at,
+        last_event_at,
+        first_sent_at,
+        first_opened_at,
+        last_opened_at,
+        first_clicked_at,
+        last_clicked_at,
+        opens,
+        clicks,
+        max_loaded_at
+    from pairs_aggregated
 )
 
 select * from final

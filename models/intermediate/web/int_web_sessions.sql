@@ -65,82 +65,82 @@ placed_orders as (
 
 {% if is_incremental() %}
 
-high_water_mark as (
-    select
-        max(max_loaded_at) as loaded_through,
-        max(ended_at) as occurred_through
-    from {{ this }}
-),
+    high_water_mark as (
+        select
+            max(max_loaded_at) as loaded_through,
+            max(ended_at) as occurred_through
+        from {{ this }}
+    ),
 
-new_events as (
-    select events_before_cutoff.*
-    from events_before_cutoff
-    cross join high_water_mark
-    where events_before_cutoff.loaded_at > {{ dbt.dateadd('day', -1 * lookback_days, 'high_water_mark.loaded_through') }}
-        or events_before_cutoff.occurred_at > {{ dbt.dateadd('day', -1 * lookback_days, 'high_water_mark.occurred_through') }}
-),
+    new_events as (
+        select events_before_cutoff.*
+        from events_before_cutoff
+        cross join high_water_mark
+        where events_before_cutoff.loaded_at > {{ dbt.dateadd('day', -1 * lookback_days, 'high_water_mark.loaded_through') }}
+            or events_before_cutoff.occurred_at > {{ dbt.dateadd('day', -1 * lookback_days, 'high_water_mark.occurred_through') }}
+    ),
 
-new_orders as (
-    select placed_orders.*
-    from placed_orders
-    cross join high_water_mark
-    where placed_orders.loaded_at > {{ dbt.dateadd('day', -1 * lookback_days, 'high_water_mark.loaded_through') }}
-        or placed_orders.ordered_at > {{ dbt.dateadd('day', -1 * lookback_days, 'high_water_mark.occurred_through') }}
-),
+    new_orders as (
+        select placed_orders.*
+        from placed_orders
+        cross join high_water_mark
+        where placed_orders.loaded_at > {{ dbt.dateadd('day', -1 * lookback_days, 'high_water_mark.loaded_through') }}
+            or placed_orders.ordered_at > {{ dbt.dateadd('day', -1 * lookback_days, 'high_water_mark.occurred_through') }}
+    ),
 
-dirty_points as (
-    select
-        visitor_key,
-        occurred_at as dirty_from
-    from new_events
+    dirty_points as (
+        select
+            visitor_key,
+            occurred_at as dirty_from
+        from new_events
 
-    union all
+        union all
 
-    select
-        existing_sessions.visitor_key,
-        new_orders.ordered_at as dirty_from
-    from new_orders
-    inner join {{ this }} as existing_sessions
-        on new_orders.shop_customer_id = existing_sessions.user_id
-),
+        select
+            existing_sessions.visitor_key,
+            new_orders.ordered_at as dirty_from
+        from new_orders
+        inner join {{ this }} as existing_sessions
+            on new_orders.shop_customer_id = existing_sessions.user_id
+    ),
 
-dirty_visitors as (
-    select
-        visitor_key,
-        min(dirty_from) as dirty_from
-    from dirty_points
-    group by visitor_key
-),
+    dirty_visitors as (
+        select
+            visitor_key,
+            min(dirty_from) as dirty_from
+        from dirty_points
+        group by visitor_key
+    ),
 
-restart_points as (
-    select
-        dirty_visitors.visitor_key,
-        least(
-            dirty_visitors.dirty_from,
-            coalesce(min(existing_sessions.started_at), dirty_visitors.dirty_from)
-        ) as restart_at
-    from dirty_visitors
-    left join {{ this }} as existing_sessions
-        on dirty_visitors.visitor_key = existing_sessions.visitor_key
-        and existing_sessions.ended_at >= {{ dbt.dateadd('minute', -1 * gap_minutes, 'dirty_visitors.dirty_from') }}
-    group by
-        dirty_visitors.visitor_key,
-        dirty_visitors.dirty_from
-),
+    restart_points as (
+        select
+            dirty_visitors.visitor_key,
+            least(
+                dirty_visitors.dirty_from,
+                coalesce(min(existing_sessions.started_at), dirty_visitors.dirty_from)
+            ) as restart_at
+        from dirty_visitors
+        left join {{ this }} as existing_sessions
+            on dirty_visitors.visitor_key = existing_sessions.visitor_key
+            and existing_sessions.ended_at >= {{ dbt.dateadd('minute', -1 * gap_minutes, 'dirty_visitors.dirty_from') }}
+        group by
+            dirty_visitors.visitor_key,
+            dirty_visitors.dirty_from
+    ),
 
-events_to_sessionize as (
-    select events_before_cutoff.*
-    from events_before_cutoff
-    inner join restart_points
-        on events_before_cutoff.visitor_key = restart_points.visitor_key
-        and events_before_cutoff.occurred_at >= restart_points.restart_at
-),
+    events_to_sessionize as (
+        select events_before_cutoff.*
+        from events_before_cutoff
+        inner join restart_points
+            on events_before_cutoff.visitor_key = restart_points.visitor_key
+            and events_before_cutoff.occurred_at >= restart_points.restart_at
+    ),
 
 {% else %}
 
-events_to_sessionize as (
-    select * from events_before_cutoff
-),
+    events_to_sessionize as (
+        select * from events_before_cutoff
+    ),
 
 {% endif %}
 
@@ -159,7 +159,8 @@ session_starts_flagged as (
         *,
         case
             when previous_occurred_at is null then 1
-            when {{ dbt.datediff('previous_occurred_at', 'occurred_at', 'second') }} > {{ gap_minutes * 60 }} then 1
+            when {{ dbt.datediff('previous_occurred_at', 'occurred_at', 'second') }} > {{ gap_minutes * 60 }}  -- noqa: LT05
+                then 1
             else 0
         end as is_session_start
     from events_with_gaps
@@ -264,10 +265,10 @@ sessions_joined as (
     from session_metrics
     inner join session_first_events
         on session_metrics.visitor_key = session_first_events.visitor_key
-        and session_metrics.session_number = session_first_events.session_number
+            and session_metrics.session_number = session_first_events.session_number
     left join session_users
         on session_metrics.visitor_key = session_users.visitor_key
-        and session_metrics.session_number = session_users.session_number
+            and session_metrics.session_number = session_users.session_number
 ),
 
 session_conversions as (
@@ -277,20 +278,24 @@ session_conversions as (
     from sessions_joined
     inner join placed_orders
         on sessions_joined.user_id = placed_orders.shop_customer_id
-        and placed_orders.ordered_at >= sessions_joined.started_at
-        and placed_orders.ordered_at <= {{ dbt.dateadd('minute', gap_minutes, 'sessions_joined.ended_at') }}
+            and sessions_joined.started_at <= placed_orders.ordered_at
+            and placed_orders.ordered_at <= {{ dbt.dateadd('minute', gap_minutes, 'sessions_joined.ended_at') }}
 ),
 
 recomputed_sessions as (
     select
-        {{ dbt.hash(dbt.concat(["sessions_joined.visitor_key", "'|'", "cast(sessions_joined.started_at as " ~ dbt.type_string() ~ ")"])) }} as session_id,
+        {{ dbt.hash(dbt.concat([
+            "sessions_joined.visitor_key",
+            "'|'",
+            "cast(sessions_joined.started_at as " ~ dbt.type_string() ~ ")",
+        ])) }} as session_id,
         sessions_joined.visitor_key,
         sessions_joined.anonymous_id,
         sessions_joined.user_id,
         sessions_joined.started_at,
         sessions_joined.ended_at,
         cast(sessions_joined.started_at as date) as session_date,
-        {{ dbt.datediff('sessions_joined.started_at', 'sessions_joined.ended_at', 'second') }} as duration_seconds,
+        {{ dbt.datediff('sessions_joined.started_at', 'sessions_joined.ended_at', 'second') }} as duration_seconds,  -- noqa: LT05
         sessions_joined.landing_page_url,
         sessions_joined.utm_source,
         sessions_joined.utm_medium,
@@ -307,30 +312,30 @@ recomputed_sessions as (
     from sessions_joined
     left join session_conversions
         on sessions_joined.visitor_key = session_conversions.visitor_key
-        and sessions_joined.started_at = session_conversions.started_at
+            and sessions_joined.started_at = session_conversions.started_at
 ),
 
 {% if is_incremental() %}
 
-carried_over_sessions as (
-    select existing_sessions.*
-    from {{ this }} as existing_sessions
-    inner join restart_points
-        on existing_sessions.visitor_key = restart_points.visitor_key
-        and existing_sessions.started_at < restart_points.restart_at
-),
+    carried_over_sessions as (
+        select existing_sessions.*
+        from {{ this }} as existing_sessions
+        inner join restart_points
+            on existing_sessions.visitor_key = restart_points.visitor_key
+            and existing_sessions.started_at < restart_points.restart_at
+    ),
 
-final as (
-    select * from recomputed_sessions
-    union all
-    select * from carried_over_sessions
-)
+    final as (
+        select * from recomputed_sessions
+        union all
+        select * from carried_over_sessions
+    )
 
 {% else %}
 
-final as (
-    select * from recomputed_sessions
-)
+    final as (
+        select * from recomputed_sessions
+    )
 
 {% endif %}
 

@@ -1,6 +1,11 @@
 -- One row per raw shop order line row: typed, with its quarantine reason and its
 -- disposition (staged, duplicate or quarantined). A line whose order header was
 -- never staged is quarantined too, so no staged line points at a missing order.
+-- A table rebuilt every run (not incremental, since a line's quarantine depends on order
+-- headers that may arrive later): the staged, quarantine and test queries read it once
+-- instead of re-joining the raw lines with the order headers each time.
+{{ config(materialized='table') }}
+
 with
 
 source as (

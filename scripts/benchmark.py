@@ -1,0 +1,371 @@
+"""Benchmark the pipeline at a given scale against a hand-written bare-DuckDB baseline.
+
+One run generates synthetic landing files, loads them into a fresh warehouse and measures,
+each as a child process (wall time and peak resident memory, DuckDB included since it runs
+inside the dbt process):
+
+  generate             scripts/generate_sources.py
+  load                 scripts/load_sources.py
+  full build           dbt build --exclude-resource-type unit_test, fresh warehouse
+  no-op build          the same build again, nothing new, same as_of
+  baseline             scripts/benchmark_baseline.sql on one DuckDB connection, same as_of
+  increment generate   the next landing day (generator --increment)
+  increment load       the loader over the grown landing directory
+  incremental build    dbt build with as_of moved one day
+  baseline (next day)  the baseline again at the new as_of
+
+After each baseline run the baseline's memberships are compared with the dbt marts on
+(customer_id, segment_key) against marts.fct_segment_memberships and on
+(customer_id, primary_segment_key) against marts.dim_customer_segments; customer_id is
+'cus_' || md5 of the representative identifier in both, so the comparison is exact. The
+report is a Markdown table; the script exits 1 when any membership differs.
+
+The baseline's segment rules come from the segment registry: the benchmark renders them
+into the `{{segment_rule_matches}}` placeholder of scripts/benchmark_baseline.sql with the
+same composition the dbt macros use (rule, ancestors' rules, completeness guard, consent).
+DuckDB settings of the baseline are read from profiles.yml, so both run under the same
+memory limit, threads and temp directory.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+REPO = Path(__file__).resolve().parents[1]
+PYTHON = sys.executable
+DBT = Path(PYTHON).parent / "dbt"
+GENERATOR = REPO / "scripts" / "generate_sources.py"
+LOADER = REPO / "scripts" / "load_sources.py"
+BASELINE_SQL = REPO / "scripts" / "benchmark_baseline.sql"
+REGISTRY = REPO / "models" / "marts" / "segments" / "_segment_registry.yml"
+PROJECT = REPO / "dbt_project.yml"
+PROFILES = REPO / "profiles.yml"
+CURRENCY_RATES = REPO / "seeds" / "currency_rates.csv"
+CONSENT_COLUMNS = {"email": "has_email_consent", "sms": "has_sms_consent", "ads": "has_ads_consent"}
+DEFAULT_END_DATE = dt.date(2026, 6, 30)
+
+BASELINE_RUNNER = """
+import sys, duckdb
+database, sql_path, settings = sys.argv[1], sys.argv[2], sys.argv[3:]
+connection = duckdb.connect(database)
+for setting in settings:
+    name, value = setting.split('=', 1)
+    connection.execute(f"set {name} = '{value}'")
+connection.execute(open(sql_path).read())
+connection.close()
+"""
+
+
+@dataclass
+class Step:
+    name: str
+    seconds: float
+    peak_rss_mb: float
+    note: str = ""
+    failed: bool = False
+
+
+@dataclass
+class Benchmark:
+    workdir: Path
+    steps: list[Step] = field(default_factory=list)
+
+    def run(self, name: str, args: list[str], env: dict[str, str] | None = None, note: str = "",
+            may_fail: bool = False) -> Step:
+        """Runs one step as a child process; its peak RSS covers the child and its own children."""
+        log_path = self.workdir / "logs" / f"{len(self.steps) + 1:02d}_{slug(name)}.log"
+        log_path.parent.mkdir(parents=True, exist_ok=True)
+        print(f"[benchmark] {name}: {' '.join(args)}", flush=True)
+        with log_path.open("w") as log:
+            started = time.perf_counter()
+            process = subprocess.Popen(args, cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
+            _, status, usage = os.wait4(process.pid, 0)
+            seconds = time.perf_counter() - started
+        returncode = os.waitstatus_to_exitcode(status)
+        step = Step(name, seconds, usage.ru_maxrss / 1024, note)
+        if returncode != 0:
+            step.failed = True
+            step.note = f"FAILED (exit {returncode}): {first_error(log_path)}"
+        self.steps.append(step)
+        print(f"[benchmark] {name}: {seconds:.1f} s, peak RSS {step.peak_rss_mb:.0f} MB {step.note}", flush=True)
+        if step.failed and not may_fail:
+            raise SystemExit(f"[benchmark] {name} failed; log {log_path}:\n{log_path.read_text()[-4000:]}")
+        return step
+
+
+def first_error(log_path: Path) -> str:
+    """The first error message of a failed step's log, on one line."""
+    text = re.sub(r"\x1b\[[0-9;]*m", "", log_path.read_text())
+    for pattern in (r"(Out of Memory Error[^\n]*)", r"(Runtime Error[^\n]*\n[^\n]*)", r"(Error[^\n]*)"):
+        match = re.search(pattern, text)
+        if match:
+            return " ".join(match.group(1).split())[:200].replace("|", "/")
+    return "see log " + log_path.name
+
+
+def slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "_", text.lower()).strip("_")
+
+
+def project_vars() -> dict:
+    return yaml.safe_load(PROJECT.read_text()).get("vars", {})
+
+
+def duckdb_settings(env: dict[str, str]) -> dict[str, str]:
+    """The DuckDB settings of the default profile, with its env_var() defaults resolved."""
+    profile = yaml.safe_load(PROFILES.read_text())["dynamic_segments"]
+    settings = profile["outputs"]["duckdb"].get("config_options", {})
+
+    def resolve(value: object) -> str:
+        text = str(value)
+        text = re.sub(
+            r"\{\{\s*env_var\('([^']+)',\s*'([^']*)'\)\s*(\|\s*int\s*)?\}\}",
+            lambda match: env.get(match.group(1), match.group(2)),
+            text,
+        )
+        return text.lower() if text in ("True", "False") else text
+
+    return {name: resolve(value) for name, value in settings.items()}
+
+
+def segment_sql(registry_path: Path = REGISTRY) -> dict[str, str]:
+    """The baseline's rule placeholders, composed as macros/segments/segment_definitions.sql does."""
+    registry = yaml.safe_load(registry_path.read_text())
+    segments = registry["macros"][0]["meta"]["segments"]
+    by_key = {segment["key"]: segment for segment in segments}
+    default = next(segment for segment in segments if segment.get("is_default") is True)
+    incomplete = f"coalesce(({default['too_incomplete_when'].strip()}), false)"
+    selects = []
+    for segment in segments:
+        if segment["status"] != "active" or segment.get("is_default") is True:
+            continue
+        rules = []
+        current = segment
+        while current is not None:
+            rules.append(f"coalesce(({current['rule'].strip()}), false)")
+            current = by_key.get(current.get("parent")) if current.get("parent") else None
+        condition = " and ".join(rules) + f" and not {incomplete}"
+        consent = [CONSENT_COLUMNS[channel] for channel in segment["channels"] if channel in CONSENT_COLUMNS]
+        if len(consent) == len(segment["channels"]):
+            condition += f" and coalesce(({' or '.join(consent)}), false)"
+        selects.append(
+            f"    select customer_id, '{segment['key']}' as segment_key, {int(segment['priority'])} as priority\n"
+            f"    from baseline.customer_features\n"
+            f"    where {' '.join(condition.split())}"
+        )
+    if not selects:
+        selects.append("    select customer_id, '' as segment_key, 0 as priority from baseline.customer_features where false")
+    return {
+        "segment_rule_matches": "\n    union all\n".join(selects),
+        "default_segment_key": default["key"],
+        "default_segment_priority": str(int(default["priority"])),
+    }
+
+
+def render_baseline(as_of: dt.date) -> str:
+    variables = project_vars()
+    values = {
+        "as_of": as_of.isoformat(),
+        "as_of_cutoff": (as_of + dt.timedelta(days=1)).isoformat(),
+        "business_started_on": str(variables["business_started_on"]),
+        "session_inactivity_seconds": str(int(variables["session_inactivity_minutes"]) * 60),
+        "max_links": str(int(variables["identity_max_links_per_identifier"])),
+        "max_shop_accounts_per_device": str(int(variables.get("identity_max_shop_accounts_per_device", 1))),
+        "currency_rates_csv": str(CURRENCY_RATES),
+        **segment_sql(),
+    }
+    sql = BASELINE_SQL.read_text()
+    for name, value in values.items():
+        sql = sql.replace("{{" + name + "}}", value)
+    leftover = re.findall(r"\{\{[a-z_]+\}\}", sql)
+    if leftover:
+        raise SystemExit(f"[benchmark] unfilled placeholders in {BASELINE_SQL.name}: {sorted(set(leftover))}")
+    return sql
+
+
+def membership_mismatches(database: Path) -> dict[str, int]:
+    import duckdb
+
+    connection = duckdb.connect(str(database), read_only=True)
+
+    def symmetric_difference(left: str, right: str) -> int:
+        return connection.sql(
+            f"select count(*) from (({left} except all {right}) union all ({right} except all {left}))"
+        ).fetchone()[0]
+
+    counts = {
+        "memberships": symmetric_difference(
+            "select customer_id, segment_key from baseline.segment_memberships",
+            "select customer_id, segment_key from marts.fct_segment_memberships",
+        ),
+        "primary segments": symmetric_difference(
+            "select customer_id, primary_segment_key from baseline.customer_primary_segments",
+            "select customer_id, primary_segment_key from marts.dim_customer_segments",
+        ),
+        "baseline membership rows": connection.sql("select count(*) from baseline.segment_memberships").fetchone()[0],
+    }
+    connection.close()
+    return counts
+
+
+def node_timings(target: Path, top: int = 8) -> list[tuple[str, float]]:
+    results = json.loads((target / "run_results.json").read_text())["results"]
+    timings = [(result["unique_id"].split(".", 2)[-1], float(result["execution_time"])) for result in results]
+    return sorted(timings, key=lambda item: item[1], reverse=True)[:top]
+
+
+def report(args: argparse.Namespace, bench: Benchmark, checks: list[tuple[str, dict]], profiles: dict) -> str:
+    by_name = {step.name: step for step in bench.steps if not step.failed}
+
+    def ratio(numerator: str, denominator: str, digits: int) -> str:
+        if numerator in by_name and denominator in by_name:
+            return f"{by_name[numerator].seconds / by_name[denominator].seconds:.{digits}f}"
+        return "n/a (a step failed)"
+
+    lines = [
+        f"### {args.customers:,} customers, {args.days} days (seed {args.seed}, as_of {args.end_date})",
+        "",
+        "| step | wall time (s) | peak RSS (MB) | note |",
+        "| --- | ---: | ---: | --- |",
+    ]
+    for step in bench.steps:
+        lines.append(f"| {step.name} | {step.seconds:.1f} | {step.peak_rss_mb:.0f} | {step.note} |")
+    no_op = by_name.get("no-op build")
+    lines += [
+        "",
+        "| ratio | value |",
+        "| --- | ---: |",
+        f"| full build / baseline | {ratio('full build', 'baseline', 2)} |",
+        f"| incremental build / full build | {ratio('incremental build', 'full build', 3)} |",
+        f"| no-op build (s) | {f'{no_op.seconds:.1f}' if no_op else 'n/a (a step failed)'} |",
+        f"| peak RSS of any step (MB) | {max(step.peak_rss_mb for step in bench.steps):.0f} |",
+        "",
+        "| membership check | mismatches |",
+        "| --- | ---: |",
+    ]
+    for label, counts in checks:
+        lines.append(f"| {label}: memberships | {counts['memberships']} |")
+        lines.append(f"| {label}: primary segments | {counts['primary segments']} |")
+    for build, timings in profiles.items():
+        lines += ["", f"Slowest nodes of the {build} (s): "
+                  + ", ".join(f"{name} {seconds:.1f}" for name, seconds in timings)]
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--customers", type=int, required=True)
+    parser.add_argument("--days", type=int, default=365)
+    parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--end-date", type=dt.date.fromisoformat, default=DEFAULT_END_DATE,
+                        help="last landing day and as_of of the full build (fixed so runs compare)")
+    parser.add_argument("--workdir", type=Path, default=None,
+                        help="landing files, warehouse, dbt target and logs (default data/bench/<customers>)")
+    parser.add_argument("--output", type=Path, default=None, help="write the Markdown report here too")
+    parser.add_argument("--keep-landing", action="store_true", help="keep the landing files afterwards")
+    args = parser.parse_args(argv)
+
+    workdir = (args.workdir or REPO / "data" / "bench" / str(args.customers)).resolve()
+    if workdir.exists():
+        shutil.rmtree(workdir)
+    workdir.mkdir(parents=True)
+    landing = workdir / "landing"
+    database = workdir / "warehouse.duckdb"
+    temp_dir = workdir / "duckdb_tmp"
+    temp_dir.mkdir()
+    env = {
+        **os.environ,
+        "DBT_PROFILES_DIR": str(REPO),
+        "SEGMENTS_DUCKDB_PATH": str(database),
+        "DBT_TARGET_PATH": str(workdir / "target"),
+        "DBT_LOG_PATH": str(workdir / "dbt_logs"),
+        "SEGMENTS_DUCKDB_TEMP_DIR": str(temp_dir),
+        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+        "DO_NOT_TRACK": "1",
+    }
+    settings = duckdb_settings(env)
+    bench = Benchmark(workdir)
+    checks: list[tuple[str, dict]] = []
+    profiles: dict[str, list[tuple[str, float]]] = {}
+
+    def generate(end_date: dt.date, increment: bool) -> list[str]:
+        return [PYTHON, str(GENERATOR), "--customers", str(args.customers), "--days", str(args.days),
+                "--seed", str(args.seed), "--end-date", end_date.isoformat(), "--out", str(landing)] + (
+                    ["--increment"] if increment else [])
+
+    def dbt_build(as_of: dt.date) -> list[str]:
+        return [str(DBT), "build", "--exclude-resource-type", "unit_test",
+                "--vars", json.dumps({"as_of": as_of.isoformat()})]
+
+    def baseline(name: str, as_of: dt.date, compare: bool) -> None:
+        sql_path = workdir / f"baseline_{as_of.isoformat()}.sql"
+        sql_path.write_text(render_baseline(as_of))
+        bench.run(name, [PYTHON, "-c", BASELINE_RUNNER, str(database), str(sql_path)]
+                  + [f"{key}={value}" for key, value in settings.items()], env, note=f"as_of {as_of}")
+        if not compare:
+            return
+        counts = membership_mismatches(database)
+        checks.append((f"as_of {as_of}", counts))
+        print(f"[benchmark] membership mismatches at as_of {as_of}: {counts['memberships']} "
+              f"(primary segments {counts['primary segments']}, "
+              f"{counts['baseline membership rows']} baseline rows)", flush=True)
+
+    def keep_profile(build: str) -> None:
+        results = workdir / "target" / "run_results.json"
+        if results.exists():
+            shutil.copy(results, workdir / f"run_results_{slug(build)}.json")
+            profiles[build] = node_timings(workdir / "target")
+
+    def build(name: str, as_of: dt.date, note: str) -> bool:
+        step = bench.run(name, dbt_build(as_of), env, note=note, may_fail=True)
+        keep_profile(name)
+        return not step.failed
+
+    as_of = args.end_date
+    next_day = as_of + dt.timedelta(days=1)
+    bench.run("generate", generate(as_of, increment=False), env)
+    bench.run("load", [PYTHON, str(LOADER), "--landing", str(landing), "--database", str(database)], env)
+    built = build("full build", as_of, f"as_of {as_of}, fresh warehouse")
+    if built:
+        built = build("no-op build", as_of, "nothing new, same as_of")
+    # The baseline reads only raw tables, so it is measured even when a build failed.
+    baseline("baseline", as_of, compare=built)
+    if built:
+        bench.run("increment generate", generate(as_of, increment=True), env, note=f"landing day {next_day}")
+        bench.run("increment load", [PYTHON, str(LOADER), "--landing", str(landing), "--database", str(database)], env)
+        if build("incremental build", next_day, f"as_of {next_day}"):
+            baseline("baseline (next day)", next_day, compare=True)
+
+    text = report(args, bench, checks, profiles)
+    print(text)
+    if args.output:
+        args.output.parent.mkdir(parents=True, exist_ok=True)
+        args.output.write_text(text)
+    if not args.keep_landing:
+        shutil.rmtree(landing, ignore_errors=True)
+    shutil.rmtree(temp_dir, ignore_errors=True)
+    failed = [step.name for step in bench.steps if step.failed]
+    if failed:
+        print(f"[benchmark] FAILED steps: {', '.join(failed)} (see {workdir / 'logs'})", file=sys.stderr)
+        return 1
+    mismatches = sum(counts["memberships"] + counts["primary segments"] for _, counts in checks)
+    if mismatches:
+        print(f"[benchmark] FAILED: the baseline and the dbt marts differ in {mismatches} rows", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,93 @@
+"""scripts/benchmark.py end to end at a tiny scale.
+
+Runs the whole benchmark (generate, load, full, no-op and one-day incremental builds, the
+bare-DuckDB baseline twice) on 300 customers and 30 days, and checks that it exits 0, which
+means the baseline's memberships equal the dbt marts' at both as_of dates, and that the
+report has every step and ratio. Wall-clock figures are not asserted: the machine is shared.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+BENCHMARK = REPO / "scripts" / "benchmark.py"
+
+STEPS = (
+    "generate",
+    "load",
+    "full build",
+    "no-op build",
+    "baseline",
+    "increment generate",
+    "increment load",
+    "incremental build",
+    "baseline (next day)",
+)
+RATIOS = ("full build / baseline", "incremental build / full build", "no-op build (s)", "peak RSS of any step (MB)")
+
+pytestmark = pytest.mark.skipif(
+    not all((REPO / "scripts" / name).exists() for name in ("generate_sources.py", "load_sources.py")),
+    reason="needs scripts/generate_sources.py and scripts/load_sources.py",
+)
+
+
+@pytest.fixture(scope="module")
+def benchmark_run(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    workdir = tmp_path_factory.mktemp("benchmark") / "run"
+    output = workdir.parent / "report.md"
+    result = subprocess.run(
+        [sys.executable, str(BENCHMARK), "--customers", "300", "--days", "30", "--seed", "5",
+         "--workdir", str(workdir), "--output", str(output)],
+        cwd=REPO, capture_output=True, text=True,
+    )
+    return {"result": result, "output": output}
+
+
+def table_rows(report: str) -> dict[str, list[str]]:
+    rows = {}
+    for line in report.splitlines():
+        if line.startswith("| ") and not line.startswith("| ---"):
+            cells = [cell.strip() for cell in line.strip("|").split("|")]
+            rows[cells[0]] = cells[1:]
+    return rows
+
+
+def test_benchmark_succeeds_and_memberships_match(benchmark_run: dict) -> None:
+    result = benchmark_run["result"]
+    assert result.returncode == 0, f"benchmark failed:\n{result.stdout[-6000:]}\n{result.stderr[-3000:]}"
+    rows = table_rows(benchmark_run["output"].read_text())
+    checks = {name: cells for name, cells in rows.items() if name.endswith(("memberships", "primary segments"))}
+    assert len(checks) == 4, f"expected two membership checks per as_of, got {sorted(checks)}"
+    assert all(cells[0] == "0" for cells in checks.values()), checks
+
+
+def test_report_has_every_step_and_ratio(benchmark_run: dict) -> None:
+    assert benchmark_run["result"].returncode == 0
+    rows = table_rows(benchmark_run["output"].read_text())
+    for step in STEPS:
+        assert step in rows, f"report lacks the step {step!r}"
+        seconds, peak_mb = float(rows[step][0]), float(rows[step][1])
+        assert seconds > 0 and peak_mb > 0, (step, rows[step])
+    for ratio in RATIOS:
+        assert ratio in rows, f"report lacks the ratio {ratio!r}"
+        float(rows[ratio][0])
+
+
+def test_baseline_rules_come_from_the_registry() -> None:
+    sys.path.insert(0, str(REPO / "scripts"))
+    import benchmark
+
+    rendered = benchmark.render_baseline(benchmark.DEFAULT_END_DATE)
+    assert "{{" not in rendered
+    import yaml
+
+    registry = yaml.safe_load((REPO / "models" / "marts" / "segments" / "_segment_registry.yml").read_text())
+    segments = registry["macros"][0]["meta"]["segments"]
+    for segment in segments:
+        computed = segment["status"] == "active" and not segment.get("is_default")
+        assert (f"'{segment['key']}' as segment_key" in rendered) == computed, segment["key"]
