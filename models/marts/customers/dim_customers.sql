@@ -179,15 +179,9 @@ order_summary as (
     select
         customer_id,
         sum(case when is_counted_order then 1 else 0 end) as orders_lifetime,
-        sum(
-            case when is_counted_order and ordered_date > {{ dbt.dateadd('day', -30, as_of) }} then 1 else 0 end
-        ) as orders_last_30_days,
-        sum(
-            case when is_counted_order and ordered_date > {{ dbt.dateadd('day', -90, as_of) }} then 1 else 0 end
-        ) as orders_last_90_days,
-        sum(
-            case when is_counted_order and ordered_date > {{ dbt.dateadd('day', -365, as_of) }} then 1 else 0 end
-        ) as orders_last_365_days,
+        {{ sum_over_last_days('1', 'ordered_date', 30, condition='is_counted_order') }} as orders_last_30_days,
+        {{ sum_over_last_days('1', 'ordered_date', 90, condition='is_counted_order') }} as orders_last_90_days,
+        {{ sum_over_last_days('1', 'ordered_date', 365, condition='is_counted_order') }} as orders_last_365_days,
         sum(counted_revenue_usd) as lifetime_revenue_usd,
         min(case when is_counted_order then ordered_at end) as first_order_at,
         max(case when is_counted_order then ordered_at end) as last_order_at,
@@ -203,18 +197,10 @@ order_summary as (
 web_summary as (
     select
         customer_id,
-        sum(
-            case when activity_date > {{ dbt.dateadd('day', -7, as_of) }} then sessions else 0 end
-        ) as sessions_last_7_days,
-        sum(
-            case when activity_date > {{ dbt.dateadd('day', -30, as_of) }} then sessions else 0 end
-        ) as sessions_last_30_days,
-        sum(
-            case when activity_date > {{ dbt.dateadd('day', -7, as_of) }} then page_views else 0 end
-        ) as page_views_last_7_days,
-        sum(
-            case when activity_date > {{ dbt.dateadd('day', -30, as_of) }} then page_views else 0 end
-        ) as page_views_last_30_days,
+        {{ sum_over_last_days('sessions', 'activity_date', 7) }} as sessions_last_7_days,
+        {{ sum_over_last_days('sessions', 'activity_date', 30) }} as sessions_last_30_days,
+        {{ sum_over_last_days('page_views', 'activity_date', 7) }} as page_views_last_7_days,
+        {{ sum_over_last_days('page_views', 'activity_date', 30) }} as page_views_last_30_days,
         min(first_session_started_at) as first_visit_at,
         max(last_session_started_at) as last_visit_at,
         max(last_add_to_cart_at) as last_add_to_cart_at
@@ -228,24 +214,12 @@ web_summary as (
 email_summary as (
     select
         customer_id,
-        sum(
-            case when activity_date > {{ dbt.dateadd('day', -30, as_of) }} then campaigns_sent else 0 end
-        ) as emails_sent_last_30_days,
-        sum(
-            case when activity_date > {{ dbt.dateadd('day', -90, as_of) }} then campaigns_sent else 0 end
-        ) as emails_sent_last_90_days,
-        sum(
-            case when activity_date > {{ dbt.dateadd('day', -30, as_of) }} then campaigns_opened else 0 end
-        ) as emails_opened_last_30_days,
-        sum(
-            case when activity_date > {{ dbt.dateadd('day', -90, as_of) }} then campaigns_opened else 0 end
-        ) as emails_opened_last_90_days,
-        sum(
-            case when activity_date > {{ dbt.dateadd('day', -30, as_of) }} then campaigns_clicked else 0 end
-        ) as emails_clicked_last_30_days,
-        sum(
-            case when activity_date > {{ dbt.dateadd('day', -90, as_of) }} then campaigns_clicked else 0 end
-        ) as emails_clicked_last_90_days,
+        {{ sum_over_last_days('campaigns_sent', 'activity_date', 30) }} as emails_sent_last_30_days,
+        {{ sum_over_last_days('campaigns_sent', 'activity_date', 90) }} as emails_sent_last_90_days,
+        {{ sum_over_last_days('campaigns_opened', 'activity_date', 30) }} as emails_opened_last_30_days,
+        {{ sum_over_last_days('campaigns_opened', 'activity_date', 90) }} as emails_opened_last_90_days,
+        {{ sum_over_last_days('campaigns_clicked', 'activity_date', 30) }} as emails_clicked_last_30_days,
+        {{ sum_over_last_days('campaigns_clicked', 'activity_date', 90) }} as emails_clicked_last_90_days,
         max(last_opened_at) as last_email_opened_at
     from int_customer_email_activity_daily
     where activity_date <= {{ as_of }}
