@@ -56,10 +56,12 @@ load: install ## Load new landing files into the raw schema (exactly once)
 	$(BIN)/python scripts/load_sources.py --landing $(LANDING_DIR) --database $(SEGMENTS_DUCKDB_PATH)
 
 # Scheduled builds run models, snapshots and data tests; unit tests check logic, not data,
-# and run in `make test`.
-build: install registry ## dbt build: seeds, models, snapshots and data tests
+# and run in `make test`. scripts/scheduled_build.py skips the build when the loader's
+# ledger, as_of, vars, code and dbt version are those of the last build and it succeeded.
+FORCE ?=
+build: install registry ## dbt build: seeds, models, snapshots and data tests (skipped when nothing changed; FORCE=1 builds anyway)
 	@mkdir -p data/duckdb_tmp
-	$(BIN)/dbt build --exclude-resource-type unit_test
+	$(BIN)/python scripts/scheduled_build.py $(if $(filter 1,$(FORCE)),--force)
 
 freshness: install ## Report source freshness against each source's SLA
 	$(BIN)/dbt source freshness

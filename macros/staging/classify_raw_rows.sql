@@ -1,5 +1,5 @@
-{#- Emits the `classified` CTE of a base model: every row of `validated_cte` with its
-    `row_disposition`:
+{#- Emits the CTEs that classify every row of `validated_cte`, ending in `classified`:
+    each row with its `row_disposition`:
       - 'quarantined' when it has a quarantine_reason;
       - 'duplicate' when a usable row with the same natural key was delivered before
         (an earlier load already staged it, or an earlier row of this batch by load time,
@@ -10,9 +10,21 @@
     dispositions a full refresh gives because loads are appended in `_loaded_at` order.
     Only staged keys that occur in the new batch are read back, so the lookup is built
     from the batch and its size follows the batch, not the table.
-    `raw_record` is kept for quarantined rows only. -#}
-{% macro classify_raw_rows(validated_cte, natural_key) -%}
+    Within the batch, delivery order is ranked only for the keys delivered more than once
+    (found by an aggregation, which spills to disk), and only over the key and the row's
+    position: ranking every row with all its columns held a window over the whole batch
+    in memory. A raw row is identified by (_source_file, _file_row_number), since the
+    loader loads each file once. Natural key columns are never null on a usable row:
+    every base model quarantines a missing key.
+    `raw_record`, the raw row as text, is rendered for quarantined rows only, from
+    `raw_columns` of `source_relation` matched on the row's position, so the batch does
+    not carry the text of every row. -#}
+{% macro classify_raw_rows(validated_cte, natural_key, source_relation, raw_columns) -%}
 {%- set incremental = is_incremental() -%}
+{%- set raw_row_columns = [] -%}
+{%- for column in raw_columns -%}
+    {%- do raw_row_columns.append('raw_rows.' ~ column) -%}
+{%- endfor -%}
 {%- if incremental %}
 previously_staged as (
     select distinct
@@ -24,6 +36,66 @@ previously_staged as (
         and {{ natural_key[0] }} in (select {{ natural_key[0] }} from {{ validated_cte }})
 ),
 {% endif %}
+repeated_keys as (
+    select
+        {%- for column in natural_key %}
+        {{ column }}{{ "," if not loop.last }}
+        {%- endfor %}
+    from {{ validated_cte }}
+    where quarantine_reason is null
+    group by
+        {%- for column in natural_key %}
+        {{ column }}{{ "," if not loop.last }}
+        {%- endfor %}
+    having count(*) > 1
+),
+
+repeated_deliveries_ranked as (
+    select
+        {{ validated_cte }}._source_file,
+        {{ validated_cte }}._file_row_number,
+        row_number() over (
+            partition by
+                {%- for column in natural_key %}
+                {{ validated_cte }}.{{ column }}{{ "," if not loop.last }}
+                {%- endfor %}
+            order by
+                {{ validated_cte }}._loaded_at,
+                {{ validated_cte }}._source_file,
+                {{ validated_cte }}._file_row_number
+        ) as delivery_number
+    from {{ validated_cte }}
+    inner join repeated_keys
+        on
+        {%- for column in natural_key %}
+        {{ "and " if not loop.first }}{{ validated_cte }}.{{ column }} = repeated_keys.{{ column }}
+        {%- endfor %}
+    where {{ validated_cte }}.quarantine_reason is null
+),
+
+quarantined_raw_records as (
+    select
+        raw_rows._source_file,
+        raw_rows._file_row_number,
+        {{ raw_record_text(raw_row_columns) }} as raw_record
+    from {{ source_relation }} as raw_rows
+    inner join {{ validated_cte }}
+        on raw_rows._source_file = {{ validated_cte }}._source_file
+            and raw_rows._file_row_number = {{ validated_cte }}._file_row_number
+    where {{ validated_cte }}.quarantine_reason is not null
+    {%- if is_incremental() %}
+        and {{ only_new_loads_condition('raw_rows._loaded_at') }}
+    {%- endif %}
+),
+
+later_deliveries as (
+    select
+        _source_file,
+        _file_row_number
+    from repeated_deliveries_ranked
+    where delivery_number > 1
+),
+
 classified as (
     select
         {{ validated_cte }}.*,
@@ -32,19 +104,10 @@ classified as (
             {%- if incremental %}
             when previously_staged.previously_staged_{{ natural_key[0] }} is not null then 'duplicate'
             {%- endif %}
-            when row_number() over (
-                partition by
-                    {{ validated_cte }}.quarantine_reason,
-                    {%- for column in natural_key %}
-                    {{ validated_cte }}.{{ column }}{{ "," if not loop.last }}
-                    {%- endfor %}
-                order by
-                    {{ validated_cte }}._loaded_at,
-                    {{ validated_cte }}._source_file,
-                    {{ validated_cte }}._file_row_number
-            ) = 1 then 'staged'
-            else 'duplicate'
-        end as row_disposition
+            when later_deliveries._file_row_number is not null then 'duplicate'
+            else 'staged'
+        end as row_disposition,
+        quarantined_raw_records.raw_record
     from {{ validated_cte }}
     {%- if incremental %}
     left join previously_staged
@@ -53,6 +116,12 @@ classified as (
         {{ "and " if not loop.first }}{{ validated_cte }}.{{ column }} = previously_staged.previously_staged_{{ column }}
         {%- endfor %}
     {%- endif %}
+    left join later_deliveries
+        on {{ validated_cte }}._source_file = later_deliveries._source_file
+            and {{ validated_cte }}._file_row_number = later_deliveries._file_row_number
+    left join quarantined_raw_records
+        on {{ validated_cte }}._source_file = quarantined_raw_records._source_file
+            and {{ validated_cte }}._file_row_number = quarantined_raw_records._file_row_number
 )
 {%- endmacro %}
 
@@ -60,8 +129,13 @@ classified as (
     row the model already holds. Empty on a full build. -#}
 {% macro only_new_loads() -%}
     {%- if is_incremental() %}
-    where _loaded_at > (
+    where {{ only_new_loads_condition('_loaded_at') }}
+    {%- endif %}
+{%- endmacro %}
+
+{#- The condition behind only_new_loads(), on the given `_loaded_at` column. -#}
+{% macro only_new_loads_condition(loaded_at_column) -%}
+    {{ loaded_at_column }} > (
         select coalesce(max(_loaded_at), cast('1900-01-01' as {{ dbt.type_timestamp() }})) from {{ this }}
     )
-    {%- endif %}
 {%- endmacro %}

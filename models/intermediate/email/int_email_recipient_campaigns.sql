@@ -4,8 +4,8 @@
     as_of (an open before the cutoff exists exactly when the first open is before it).
 
     Incremental runs recompute every (email, campaign) pair that received a row loaded
-    since the high-water mark (minus var('incremental_lookback_days')) from all of that
-    pair's events, and delete+insert them by email_campaign_id. Pairs are matched on
+    after the load high-water mark, or an event within var('incremental_lookback_days')
+    of event time before the newest one processed, from all of that pair's events, and delete+insert them by email_campaign_id. Pairs are matched on
     (email, campaign_id) and the id is hashed once per pair, after aggregation.
 -#}
 {{
@@ -51,7 +51,7 @@ events_before_cutoff as (
             events_before_cutoff.campaign_id
         from events_before_cutoff
         cross join high_water_mark
-        where events_before_cutoff.loaded_at > {{ dbt.dateadd('day', -1 * lookback_days, 'high_water_mark.loaded_through') }}
+        where events_before_cutoff.loaded_at > high_water_mark.loaded_through
             or events_before_cutoff.occurred_at > {{ dbt.dateadd('day', -1 * lookback_days, 'high_water_mark.occurred_through') }}
     ),
 

@@ -4,8 +4,9 @@
     shop account (user_id) for events without one, so logging in mid-session keeps the
     session whole.
 
-    Incremental runs rebuild only the visitors touched by rows loaded since the table's
-    high-water mark (minus var('incremental_lookback_days')), and for each of them only
+    Incremental runs rebuild only the visitors touched by rows loaded after the table's
+    load high-water mark, or by events within var('incremental_lookback_days') of event
+    time before the newest one processed, and for each of them only
     from their restart point: the earliest existing session that a new event or order could
     reach (ended within the inactivity gap before it). Sessions before the restart point
     are carried over unchanged, so the batch holds every session of each touched visitor
@@ -76,7 +77,7 @@ placed_orders as (
         select events_before_cutoff.*
         from events_before_cutoff
         cross join high_water_mark
-        where events_before_cutoff.loaded_at > {{ dbt.dateadd('day', -1 * lookback_days, 'high_water_mark.loaded_through') }}
+        where events_before_cutoff.loaded_at > high_water_mark.loaded_through
             or events_before_cutoff.occurred_at > {{ dbt.dateadd('day', -1 * lookback_days, 'high_water_mark.occurred_through') }}
     ),
 
@@ -84,7 +85,7 @@ placed_orders as (
         select placed_orders.*
         from placed_orders
         cross join high_water_mark
-        where placed_orders.loaded_at > {{ dbt.dateadd('day', -1 * lookback_days, 'high_water_mark.loaded_through') }}
+        where placed_orders.loaded_at > high_water_mark.loaded_through
             or placed_orders.ordered_at > {{ dbt.dateadd('day', -1 * lookback_days, 'high_water_mark.occurred_through') }}
     ),
 

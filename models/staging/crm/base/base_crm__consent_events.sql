@@ -27,14 +27,6 @@ typed as (
         _source_file,
         _file_row_number,
         _loaded_at,
-        {{ raw_record_text([
-            'consent_event_id',
-            'contact_id',
-            'channel',
-            'consent_status',
-            'occurred_at',
-            'capture_source'
-        ]) }} as raw_record,
         consent_event_id as consent_event_id_raw,
         contact_id as contact_id_raw,
         channel as channel_raw,
@@ -56,7 +48,19 @@ validated as (
     from typed
 ),
 
-{{ classify_raw_rows('validated', ['consent_event_id']) }},
+{{ classify_raw_rows(
+    'validated',
+    ['consent_event_id'],
+    source('crm', 'consent_events'),
+    [
+        'consent_event_id',
+        'contact_id',
+        'channel',
+        'consent_status',
+        'occurred_at',
+        'capture_source'
+    ]
+) }},
 
 final as (
     select
@@ -72,7 +76,7 @@ final as (
         consent_event_id_raw,
         quarantine_reason,
         row_disposition,
-        case when row_disposition = 'quarantined' then raw_record end as raw_record
+        raw_record
     from classified
 )
 

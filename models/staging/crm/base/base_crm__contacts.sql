@@ -35,20 +35,6 @@ typed as (
         _source_file,
         _file_row_number,
         _loaded_at,
-        {{ raw_record_text([
-            'contact_id',
-            'shop_customer_id',
-            'first_name',
-            'last_name',
-            'email',
-            'phone',
-            'country_code',
-            'birth_date',
-            'signed_up_at',
-            'lifecycle_stage',
-            'is_test_account',
-            'updated_at'
-        ]) }} as raw_record,
         contact_id as contact_id_raw,
         email as email_raw,
         birth_date as birth_date_raw,
@@ -74,7 +60,25 @@ validated as (
     from typed
 ),
 
-{{ classify_raw_rows('validated', ['contact_id', 'updated_at']) }},
+{{ classify_raw_rows(
+    'validated',
+    ['contact_id', 'updated_at'],
+    source('crm', 'contacts'),
+    [
+        'contact_id',
+        'shop_customer_id',
+        'first_name',
+        'last_name',
+        'email',
+        'phone',
+        'country_code',
+        'birth_date',
+        'signed_up_at',
+        'lifecycle_stage',
+        'is_test_account',
+        'updated_at'
+    ]
+) }},
 
 final as (
     select
@@ -97,7 +101,7 @@ final as (
         updated_at_raw,
         quarantine_reason,
         row_disposition,
-        case when row_disposition = 'quarantined' then raw_record end as raw_record
+        raw_record
     from classified
 )
 

@@ -26,13 +26,6 @@ typed as (
         _source_file,
         _file_row_number,
         _loaded_at,
-        {{ raw_record_text([
-            'campaign_id',
-            'campaign_name',
-            'subject',
-            'campaign_type',
-            'scheduled_at'
-        ]) }} as raw_record,
         campaign_id as campaign_id_raw,
         campaign_type as campaign_type_raw,
         scheduled_at as scheduled_at_raw
@@ -50,7 +43,18 @@ validated as (
     from typed
 ),
 
-{{ classify_raw_rows('validated', ['campaign_id']) }},
+{{ classify_raw_rows(
+    'validated',
+    ['campaign_id'],
+    source('email', 'campaigns'),
+    [
+        'campaign_id',
+        'campaign_name',
+        'subject',
+        'campaign_type',
+        'scheduled_at'
+    ]
+) }},
 
 final as (
     select
@@ -65,7 +69,7 @@ final as (
         campaign_id_raw,
         quarantine_reason,
         row_disposition,
-        case when row_disposition = 'quarantined' then raw_record end as raw_record
+        raw_record
     from classified
 )
 

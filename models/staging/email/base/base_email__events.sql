@@ -28,15 +28,6 @@ typed as (
         _source_file,
         _file_row_number,
         _loaded_at,
-        {{ raw_record_text([
-            'email_event_id',
-            'campaign_id',
-            'email',
-            'event_type',
-            'occurred_at',
-            'click_url',
-            'bounce_type'
-        ]) }} as raw_record,
         email_event_id as email_event_id_raw,
         campaign_id as campaign_id_raw,
         email as email_raw,
@@ -67,7 +58,20 @@ validated as (
     from typed
 ),
 
-{{ classify_raw_rows('validated', ['email_event_id']) }},
+{{ classify_raw_rows(
+    'validated',
+    ['email_event_id'],
+    source('email', 'events'),
+    [
+        'email_event_id',
+        'campaign_id',
+        'email',
+        'event_type',
+        'occurred_at',
+        'click_url',
+        'bounce_type'
+    ]
+) }},
 
 final as (
     select
@@ -84,7 +88,7 @@ final as (
         email_event_id_raw,
         quarantine_reason,
         row_disposition,
-        case when row_disposition = 'quarantined' then raw_record end as raw_record
+        raw_record
     from classified
 )
 

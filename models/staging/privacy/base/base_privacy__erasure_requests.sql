@@ -26,13 +26,6 @@ typed as (
         _source_file,
         _file_row_number,
         _loaded_at,
-        {{ raw_record_text([
-            'erasure_request_id',
-            'email',
-            'contact_id',
-            'requested_at',
-            'request_channel'
-        ]) }} as raw_record,
         erasure_request_id as erasure_request_id_raw,
         email as email_raw,
         requested_at as requested_at_raw
@@ -51,7 +44,18 @@ validated as (
     from typed
 ),
 
-{{ classify_raw_rows('validated', ['erasure_request_id']) }},
+{{ classify_raw_rows(
+    'validated',
+    ['erasure_request_id'],
+    source('privacy', 'erasure_requests'),
+    [
+        'erasure_request_id',
+        'email',
+        'contact_id',
+        'requested_at',
+        'request_channel'
+    ]
+) }},
 
 final as (
     select
@@ -66,7 +70,7 @@ final as (
         erasure_request_id_raw,
         quarantine_reason,
         row_disposition,
-        case when row_disposition = 'quarantined' then raw_record end as raw_record
+        raw_record
     from classified
 )
 

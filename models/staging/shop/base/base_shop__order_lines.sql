@@ -36,13 +36,6 @@ typed as (
         source._source_file,
         source._file_row_number,
         source._loaded_at,
-        {{ raw_record_text([
-            'source.order_line_id',
-            'source.order_id',
-            'source.product_id',
-            'source.quantity',
-            'source.unit_price'
-        ]) }} as raw_record,
         source.order_line_id as order_line_id_raw,
         source.order_id as order_id_raw,
         source.product_id as product_id_raw,
@@ -73,7 +66,18 @@ validated as (
     from typed
 ),
 
-{{ classify_raw_rows('validated', ['order_line_id']) }},
+{{ classify_raw_rows(
+    'validated',
+    ['order_line_id'],
+    source('shop', 'order_lines'),
+    [
+        'order_line_id',
+        'order_id',
+        'product_id',
+        'quantity',
+        'unit_price'
+    ]
+) }},
 
 final as (
     select
@@ -88,7 +92,7 @@ final as (
         order_line_id_raw,
         quarantine_reason,
         row_disposition,
-        case when row_disposition = 'quarantined' then raw_record end as raw_record
+        raw_record
     from classified
 )
 

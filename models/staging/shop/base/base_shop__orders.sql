@@ -36,16 +36,6 @@ typed as (
         source._source_file,
         source._file_row_number,
         source._loaded_at,
-        {{ raw_record_text([
-            'source.order_id',
-            'source.shop_customer_id',
-            'source.email',
-            'source.order_status',
-            'source.currency',
-            'source.order_total',
-            'source.ordered_at',
-            'source.updated_at'
-        ]) }} as raw_record,
         source.order_id as order_id_raw,
         source.email as email_raw,
         source.order_status as order_status_raw,
@@ -81,7 +71,21 @@ validated as (
     from typed
 ),
 
-{{ classify_raw_rows('validated', ['order_id', 'updated_at']) }},
+{{ classify_raw_rows(
+    'validated',
+    ['order_id', 'updated_at'],
+    source('shop', 'orders'),
+    [
+        'order_id',
+        'shop_customer_id',
+        'email',
+        'order_status',
+        'currency',
+        'order_total',
+        'ordered_at',
+        'updated_at'
+    ]
+) }},
 
 final as (
     select
@@ -101,7 +105,7 @@ final as (
         updated_at_raw,
         quarantine_reason,
         row_disposition,
-        case when row_disposition = 'quarantined' then raw_record end as raw_record
+        raw_record
     from classified
 )
 

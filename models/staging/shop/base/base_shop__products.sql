@@ -29,14 +29,6 @@ typed as (
         _source_file,
         _file_row_number,
         _loaded_at,
-        {{ raw_record_text([
-            'product_id',
-            'product_name',
-            'category',
-            'list_price',
-            'currency',
-            'updated_at'
-        ]) }} as raw_record,
         product_id as product_id_raw,
         list_price as list_price_raw,
         updated_at as updated_at_raw
@@ -55,7 +47,19 @@ validated as (
     from typed
 ),
 
-{{ classify_raw_rows('validated', ['product_id', 'updated_at']) }},
+{{ classify_raw_rows(
+    'validated',
+    ['product_id', 'updated_at'],
+    source('shop', 'products'),
+    [
+        'product_id',
+        'product_name',
+        'category',
+        'list_price',
+        'currency',
+        'updated_at'
+    ]
+) }},
 
 final as (
     select
@@ -72,7 +76,7 @@ final as (
         updated_at_raw,
         quarantine_reason,
         row_disposition,
-        case when row_disposition = 'quarantined' then raw_record end as raw_record
+        raw_record
     from classified
 )
 

@@ -32,19 +32,6 @@ typed as (
         _source_file,
         _file_row_number,
         _loaded_at,
-        {{ raw_record_text([
-            'event_id',
-            'anonymous_id',
-            'user_id',
-            'event_type',
-            'page_url',
-            'product_id',
-            'utm_source',
-            'utm_medium',
-            'utm_campaign',
-            'device_type',
-            'occurred_at'
-        ]) }} as raw_record,
         event_id as event_id_raw,
         event_type as event_type_raw,
         occurred_at as occurred_at_raw
@@ -70,7 +57,24 @@ validated as (
     from typed
 ),
 
-{{ classify_raw_rows('validated', ['event_id']) }},
+{{ classify_raw_rows(
+    'validated',
+    ['event_id'],
+    source('web', 'events'),
+    [
+        'event_id',
+        'anonymous_id',
+        'user_id',
+        'event_type',
+        'page_url',
+        'product_id',
+        'utm_source',
+        'utm_medium',
+        'utm_campaign',
+        'device_type',
+        'occurred_at'
+    ]
+) }},
 
 final as (
     select
@@ -91,7 +95,7 @@ final as (
         event_id_raw,
         quarantine_reason,
         row_disposition,
-        case when row_disposition = 'quarantined' then raw_record end as raw_record
+        raw_record
     from classified
 )
 

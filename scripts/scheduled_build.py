@@ -1,0 +1,623 @@
+"""Scheduled ``dbt build`` that skips when nothing it depends on has changed.
+
+A scheduled build with no new data, the same ``as_of`` day and the same code recomputes
+exactly what the warehouse already holds, and costs minutes of dbt work (hundreds of data
+tests). This entry point computes a build fingerprint from everything a build's results
+depend on:
+
+* the loader's high-water mark: count, rows and newest ``loaded_at`` of the files recorded
+  ``loaded`` in ``raw.ingestion_ledger`` (failed or skipped files change no data);
+* the resolved ``as_of`` day, resolved as ``macros/utils/as_of.sql`` does: the ``--vars``
+  value, else the project var, and today (UTC) when that is empty;
+* the ``--vars`` and the other dbt build arguments passed;
+* a sha256 over the project's code and config: the model, macro, seed, test (not the
+  pytest suites in ``tests/python``) and snapshot paths of ``dbt_project.yml``, that file,
+  ``profiles.yml`` and any package files;
+* the dbt-core, dbt-duckdb and duckdb versions.
+
+It reads the ledger and the gate's own records on a read-only connection to the warehouse
+(``$SEGMENTS_DUCKDB_PATH``, else ``data/warehouse.duckdb``, relative to the project). When
+the fingerprint equals the one of the last build this gate started, and that build
+succeeded, it prints one line saying so and exits 0 without starting dbt. Otherwise it
+records the attempt in ``ops.scheduled_builds``, runs ``dbt build`` as a child process with
+its output streamed, and records dbt's exit code when it ends. A build that failed, or did
+not finish, never lets a later run skip: its models may be half built, even if the inputs
+return to those of an earlier successful build (a reverted commit). The records live in
+the warehouse, so a deleted warehouse forgets them. The gate writes only while dbt is not
+running (DuckDB allows one writer).
+
+Usage::
+
+    python scripts/scheduled_build.py [--force] [--dbt PATH] [--project-dir DIR]
+                                      [-- DBT_BUILD_ARGS ...]
+
+Arguments after ``--`` go to ``dbt build`` and replace the default
+``--exclude-resource-type unit_test`` (``make build``). ``--force`` builds whatever the
+fingerprint says. The dbt executable defaults to ``$SEGMENTS_DBT_EXECUTABLE``, else the
+``dbt`` beside this Python, else ``dbt`` on the PATH.
+
+Exit codes: 0 skipped or built, dbt's exit code when dbt failed, 2 unusable arguments or
+project (unparseable ``--vars``, a warehouse path that is a folder, dbt not found), 3 the
+warehouse cannot be opened (e.g. locked by another process), 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import yaml
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+DATABASE_ENV_VAR = "SEGMENTS_DUCKDB_PATH"
+DEFAULT_DATABASE = "data/warehouse.duckdb"
+DBT_ENV_VAR = "SEGMENTS_DBT_EXECUTABLE"
+DEFAULT_DBT_ARGS = ("--exclude-resource-type", "unit_test")
+
+LEDGER_TABLE = "raw.ingestion_ledger"
+RECORD_SCHEMA = "ops"
+RECORD_TABLE = f"{RECORD_SCHEMA}.scheduled_builds"
+RECORD_DDL = f"""
+CREATE TABLE IF NOT EXISTS {RECORD_TABLE} (
+    build_number INTEGER,
+    fingerprint VARCHAR,
+    fingerprint_parts VARCHAR,
+    dbt_command VARCHAR,
+    started_at TIMESTAMP,
+    finished_at TIMESTAMP,
+    duration_seconds DOUBLE,
+    dbt_exit_code INTEGER
+)
+"""
+
+# dbt_project.yml keys of the folders whose files change what a build produces, with
+# dbt's defaults. Analyses are compiled but never built; docs blocks live in these folders.
+PROJECT_PATH_KEYS = {
+    "model-paths": ["models"],
+    "macro-paths": ["macros"],
+    "seed-paths": ["seeds"],
+    "test-paths": ["tests"],
+    "snapshot-paths": ["snapshots"],
+}
+# pytest suites inside a test path are not dbt tests.
+PYTEST_DIR = "python"
+PROJECT_FILES = ("dbt_project.yml", "packages.yml", "dependencies.yml", "package-lock.yml")
+VERSIONED_PACKAGES = ("dbt-core", "dbt-duckdb", "duckdb")
+# The values of var('as_of') that macros/utils/as_of.sql reads as "today (UTC)".
+AS_OF_TODAY_VALUES = ("", "none", "None", "today")
+AS_OF_PATTERN = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+# dbt reads --vars with PyYAML's safe loader (the C one when available).
+YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class UsageError(Exception):
+    """An argument, project or warehouse path the gate cannot work with (exit code 2)."""
+
+
+class WarehouseUnavailable(Exception):
+    """The warehouse exists but cannot be opened, e.g. locked by a writer (exit code 3)."""
+
+
+@dataclass
+class LastBuild:
+    build_number: int
+    fingerprint: str
+    parts: dict[str, Any]
+    started_at: datetime
+    exit_code: int | None
+
+
+def utc_now() -> datetime:
+    """Naive UTC, like the loader's timestamps."""
+    return datetime.now(timezone.utc).replace(tzinfo=None)
+
+
+def first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+# --------------------------------------------------------------------- dbt arguments
+
+
+def vars_argument(dbt_args: list[str]) -> tuple[int, str] | None:
+    """Position and text of the last --vars value (dbt takes the last one), if any."""
+    found = None
+    for position, arg in enumerate(dbt_args):
+        if arg == "--vars":
+            if position + 1 >= len(dbt_args):
+                raise UsageError("--vars needs a value, e.g. --vars '{as_of: 2026-03-01}'")
+            found = (position + 1, dbt_args[position + 1])
+        elif arg.startswith("--vars="):
+            found = (position, arg[len("--vars="):])
+    return found
+
+
+def parse_cli_vars(text: str) -> dict[str, Any]:
+    """--vars as dbt reads it: a YAML mapping."""
+    try:
+        value = yaml.load(text, Loader=YAML_LOADER)
+    except (yaml.YAMLError, ValueError) as exc:
+        # ValueError: a YAML date that does not exist, such as 2026-13-01.
+        problem = getattr(exc, "problem", None) or first_line(exc)
+        raise UsageError(f"--vars is not valid YAML ({problem}): {text!r}") from None
+    if not isinstance(value, dict):
+        raise UsageError(
+            f"--vars must be a YAML mapping such as '{{as_of: 2026-03-01}}', got {text!r}"
+        )
+    return value
+
+
+def canonical(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
+
+
+def normalised_dbt_args(dbt_args: list[str]) -> tuple[list[str], dict[str, Any]]:
+    """The build arguments with --vars rewritten as canonical JSON, and the vars."""
+    found = vars_argument(dbt_args)
+    if found is None:
+        return list(dbt_args), {}
+    position, text = found
+    cli_vars = parse_cli_vars(text)
+    args = list(dbt_args)
+    args[position] = ("--vars=" if args[position].startswith("--vars=") else "") + canonical(
+        cli_vars
+    )
+    return args, cli_vars
+
+
+# ------------------------------------------------------------------------- project
+
+
+def load_project(project_dir: Path) -> dict[str, Any]:
+    path = project_dir / "dbt_project.yml"
+    try:
+        project = yaml.load(path.read_text(), Loader=YAML_LOADER)
+    except OSError as exc:
+        raise UsageError(f"cannot read {path}: {exc.strerror or exc}") from None
+    except yaml.YAMLError as exc:
+        raise UsageError(f"{path} is not valid YAML: {first_line(exc)}") from None
+    if not isinstance(project, dict):
+        raise UsageError(f"{path} is not a dbt project file (not a mapping)")
+    return project
+
+
+def resolve_as_of(cli_vars: dict[str, Any], project: dict[str, Any], today: str) -> str:
+    """The as_of day dbt will build with, following macros/utils/as_of.sql."""
+    if "as_of" in cli_vars:
+        value, origin = cli_vars["as_of"], "--vars"
+    else:
+        project_vars = project.get("vars") or {}
+        scoped = project_vars.get(project.get("name"))
+        if isinstance(scoped, dict) and "as_of" in scoped:
+            value = scoped["as_of"]
+        else:
+            value = project_vars.get("as_of", "")
+        origin = "dbt_project.yml"
+    # var('as_of', '') | string | trim
+    text = str(value).strip()
+    if text in AS_OF_TODAY_VALUES:
+        return today
+    try:
+        if not AS_OF_PATTERN.match(text):
+            raise ValueError
+        datetime.strptime(text, "%Y-%m-%d")
+    except ValueError:
+        raise UsageError(
+            f"as_of from {origin} must be a date written YYYY-MM-DD "
+            f"(for example --vars '{{as_of: 2026-03-01}}'); got {text!r}"
+        ) from None
+    return text
+
+
+def project_folders(project: dict[str, Any]) -> list[str]:
+    folders: list[str] = []
+    for key, default in PROJECT_PATH_KEYS.items():
+        value = project.get(key, default)
+        if isinstance(value, str):
+            value = [value]
+        if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+            raise UsageError(f"dbt_project.yml: {key} must be a list of folders, got {value!r}")
+        folders += [item for item in value if item not in folders]
+    return folders
+
+
+def code_files(project_dir: Path, project: dict[str, Any]) -> dict[str, Path]:
+    """Files whose content can change a build's results, keyed by a stable name."""
+    files: dict[str, Path] = {}
+    test_paths = project.get("test-paths", PROJECT_PATH_KEYS["test-paths"])
+    test_paths = [test_paths] if isinstance(test_paths, str) else test_paths
+    skipped = {(project_dir / folder / PYTEST_DIR).resolve() for folder in test_paths}
+    for folder in project_folders(project):
+        root = project_dir / folder
+        if not root.is_dir():
+            continue
+        for dirpath, dirnames, filenames in os.walk(root):
+            here = Path(dirpath)
+            dirnames[:] = sorted(
+                name
+                for name in dirnames
+                if not name.startswith(".")
+                and name != "__pycache__"
+                and (here / name).resolve() not in skipped
+            )
+            for name in filenames:
+                if not name.startswith("."):
+                    path = here / name
+                    files[path.relative_to(project_dir).as_posix()] = path
+    for name in PROJECT_FILES:
+        if (project_dir / name).is_file():
+            files[name] = project_dir / name
+    profiles_dir = Path(os.environ.get("DBT_PROFILES_DIR") or project_dir)
+    profiles = (profiles_dir if profiles_dir.is_absolute() else project_dir / profiles_dir)
+    if (profiles / "profiles.yml").is_file():
+        files["<profiles>/profiles.yml"] = profiles / "profiles.yml"
+    return files
+
+
+def code_checksum(project_dir: Path, project: dict[str, Any]) -> dict[str, Any]:
+    digest = hashlib.sha256()
+    files = code_files(project_dir, project)
+    for name in sorted(files):
+        try:
+            content = files[name].read_bytes()
+        except OSError as exc:
+            raise UsageError(f"cannot read {files[name]}: {exc.strerror or exc}") from None
+        digest.update(name.encode() + b"\0" + hashlib.sha256(content).digest())
+    return {"sha256": digest.hexdigest(), "files": len(files)}
+
+
+def package_versions() -> dict[str, str | None]:
+    versions: dict[str, str | None] = {}
+    for package in VERSIONED_PACKAGES:
+        try:
+            versions[package] = metadata.version(package)
+        except metadata.PackageNotFoundError:
+            versions[package] = None
+    return versions
+
+
+# ----------------------------------------------------------------------- warehouse
+
+
+def warehouse_path(project_dir: Path) -> Path:
+    """The warehouse file dbt will use: the profile's path is relative to the project."""
+    path = Path(os.environ.get(DATABASE_ENV_VAR) or DEFAULT_DATABASE)
+    path = path if path.is_absolute() else project_dir / path
+    if path.exists() and not path.is_file():
+        raise UsageError(f"warehouse path {path} (${DATABASE_ENV_VAR}) is not a file")
+    return path
+
+
+def open_warehouse(database: Path, read_only: bool) -> duckdb.DuckDBPyConnection:
+    try:
+        if not read_only:
+            database.parent.mkdir(parents=True, exist_ok=True)
+        return duckdb.connect(str(database), read_only=read_only)
+    except OSError as exc:
+        raise WarehouseUnavailable(
+            f"cannot create the folder of warehouse {database}: {exc.strerror or exc}"
+        ) from None
+    except duckdb.Error as exc:
+        message = first_line(exc)
+        if "lock" in message.lower():
+            raise WarehouseUnavailable(
+                f"warehouse {database} is in use by another process "
+                f"(DuckDB allows one writer; is a load or a build running?): {message}"
+            ) from None
+        raise WarehouseUnavailable(f"cannot open warehouse {database}: {message}") from None
+
+
+def relation_exists(con: duckdb.DuckDBPyConnection, qualified: str) -> bool:
+    schema, table = qualified.split(".")
+    return con.execute(
+        "SELECT count(*) FROM information_schema.tables WHERE table_schema = ? AND table_name = ?",
+        [schema, table],
+    ).fetchone()[0] > 0
+
+
+def ledger_high_water_mark(con: duckdb.DuckDBPyConnection) -> dict[str, Any] | None:
+    """What the loader has committed; None when nothing was ever loaded here."""
+    if not relation_exists(con, LEDGER_TABLE):
+        return None
+    files, rows, last_loaded_at = con.execute(
+        f"SELECT count(*), coalesce(sum(row_count), 0), max(loaded_at) "
+        f"FROM {LEDGER_TABLE} WHERE status = 'loaded'"
+    ).fetchone()
+    return {
+        "loaded_files": files,
+        "loaded_rows": int(rows),
+        "last_loaded_at": last_loaded_at.isoformat() if last_loaded_at else None,
+    }
+
+
+def last_build(con: duckdb.DuckDBPyConnection) -> LastBuild | None:
+    if not relation_exists(con, RECORD_TABLE):
+        return None
+    row = con.execute(
+        f"SELECT build_number, fingerprint, fingerprint_parts, started_at, dbt_exit_code "
+        f"FROM {RECORD_TABLE} ORDER BY build_number DESC LIMIT 1"
+    ).fetchone()
+    if row is None:
+        return None
+    try:
+        parts = json.loads(row[2])
+    except (TypeError, ValueError):
+        parts = {}
+    return LastBuild(row[0], row[1], parts, row[3], row[4])
+
+
+def read_warehouse(database: Path) -> tuple[dict[str, Any] | None, LastBuild | None]:
+    """Ledger high-water mark and last recorded build, read-only; (None, None) if absent."""
+    if not database.exists():
+        return None, None
+    con = open_warehouse(database, read_only=True)
+    try:
+        return ledger_high_water_mark(con), last_build(con)
+    except duckdb.Error as exc:
+        raise WarehouseUnavailable(f"cannot read warehouse {database}: {first_line(exc)}") from None
+    finally:
+        con.close()
+
+
+def record_start(
+    database: Path,
+    fingerprint: str,
+    parts: dict[str, Any],
+    command: list[str],
+    started_at: datetime,
+) -> int:
+    con = open_warehouse(database, read_only=False)
+    try:
+        con.execute(f"CREATE SCHEMA IF NOT EXISTS {RECORD_SCHEMA}")
+        con.execute(RECORD_DDL)
+        build_number = con.execute(
+            f"SELECT coalesce(max(build_number), 0) + 1 FROM {RECORD_TABLE}"
+        ).fetchone()[0]
+        con.execute(
+            f"INSERT INTO {RECORD_TABLE} (build_number, fingerprint, fingerprint_parts, "
+            f"dbt_command, started_at) VALUES (?, ?, ?, ?, ?)",
+            [build_number, fingerprint, canonical(parts), json.dumps(command), started_at],
+        )
+        return build_number
+    except duckdb.Error as exc:
+        raise WarehouseUnavailable(
+            f"cannot record the build in {database}: {first_line(exc)}"
+        ) from None
+    finally:
+        con.close()
+
+
+def record_end(
+    database: Path, build_number: int, finished_at: datetime, seconds: float, exit_code: int
+) -> None:
+    con = open_warehouse(database, read_only=False)
+    try:
+        con.execute(
+            f"UPDATE {RECORD_TABLE} SET finished_at = ?, duration_seconds = ?, dbt_exit_code = ? "
+            f"WHERE build_number = ?",
+            [finished_at, round(seconds, 3), exit_code, build_number],
+        )
+    except duckdb.Error as exc:
+        raise WarehouseUnavailable(
+            f"cannot record the end of build {build_number} in {database}: {first_line(exc)}"
+        ) from None
+    finally:
+        con.close()
+
+
+# ---------------------------------------------------------------------- fingerprint
+
+
+def fingerprint_parts(
+    project_dir: Path, dbt_args: list[str], ledger: dict[str, Any] | None, today: str
+) -> dict[str, Any]:
+    args, cli_vars = normalised_dbt_args(dbt_args)
+    project = load_project(project_dir)
+    return {
+        "ledger": ledger,
+        "as_of": resolve_as_of(cli_vars, project, today),
+        "vars": cli_vars,
+        "dbt_args": args,
+        "code": code_checksum(project_dir, project),
+        "versions": package_versions(),
+    }
+
+
+def fingerprint_of(parts: dict[str, Any]) -> str:
+    return hashlib.sha256(canonical(parts).encode()).hexdigest()
+
+
+def describe(parts: dict[str, Any]) -> str:
+    ledger = parts["ledger"]
+    if ledger is None:
+        ledger_text = "no ingestion ledger"
+    else:
+        ledger_text = (
+            f"{ledger['loaded_files']} loaded files, last loaded at {ledger['last_loaded_at']}"
+        )
+    return (
+        f"ledger: {ledger_text}; as_of {parts['as_of']}; vars {canonical(parts['vars'])}; "
+        f"dbt build {' '.join(parts['dbt_args'])}; code sha256 {parts['code']['sha256'][:12]} "
+        f"({parts['code']['files']} files); dbt-core {parts['versions'].get('dbt-core')}"
+    )
+
+
+def why_build(
+    previous: LastBuild | None, database: Path, parts: dict[str, Any], force: bool
+) -> str:
+    if force:
+        return "--force given"
+    if not database.exists():
+        return f"warehouse {database} does not exist yet"
+    if previous is None:
+        return "no build recorded in this warehouse yet"
+    started = f"{previous.started_at:%Y-%m-%d %H:%M:%S}"
+    last = f"the last build (#{previous.build_number}, started {started} UTC)"
+    if previous.exit_code is None:
+        return f"{last} did not finish"
+    if previous.exit_code != 0:
+        return f"{last} failed with exit code {previous.exit_code}"
+    changed = sorted(
+        key for key in set(parts) | set(previous.parts) if parts.get(key) != previous.parts.get(key)
+    )
+    return f"changed since {last}: {', '.join(changed)}"
+
+
+# ------------------------------------------------------------------------------ run
+
+
+def default_dbt() -> str:
+    beside_python = Path(sys.executable).parent / "dbt"
+    return os.environ.get(DBT_ENV_VAR) or (str(beside_python) if beside_python.exists() else "dbt")
+
+
+def split_argv(argv: list[str]) -> tuple[list[str], list[str] | None]:
+    if "--" in argv:
+        position = argv.index("--")
+        return argv[:position], argv[position + 1:]
+    return argv, None
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0],
+        epilog="Arguments after -- are passed to dbt build (default: "
+        f"{' '.join(DEFAULT_DBT_ARGS)}).",
+    )
+    parser.add_argument("--force", action="store_true", help="build even if nothing changed")
+    parser.add_argument(
+        "--dbt",
+        default=None,
+        help=f"dbt executable (default: ${DBT_ENV_VAR}, else the dbt beside this Python, else dbt)",
+    )
+    parser.add_argument(
+        "--project-dir",
+        type=Path,
+        default=REPO_ROOT,
+        help="dbt project to fingerprint and build (default: this repository)",
+    )
+    args, unknown = parser.parse_known_args(argv)
+    if unknown:
+        parser.error(
+            f"unrecognized arguments: {' '.join(unknown)} (arguments for dbt build go after --, "
+            "e.g. -- --exclude-resource-type unit_test --vars '{as_of: 2026-03-01}')"
+        )
+    return args
+
+
+def check_dbt(executable: str) -> None:
+    """Fail before anything is recorded when dbt cannot be started."""
+    if shutil.which(executable) is None:
+        raise UsageError(
+            f"dbt executable {executable!r} not found or not executable "
+            f"(use --dbt or ${DBT_ENV_VAR})"
+        )
+
+
+def run_dbt(command: list[str], project_dir: Path) -> int:
+    """dbt's exit code (128 + N when killed by signal N); its output goes straight to ours."""
+    sys.stdout.flush()
+    try:
+        returncode = subprocess.run(command, cwd=project_dir).returncode
+        return 128 - returncode if returncode < 0 else returncode
+    except FileNotFoundError:
+        raise UsageError(
+            f"dbt executable {command[0]!r} not found (use --dbt or ${DBT_ENV_VAR})"
+        ) from None
+    except PermissionError:
+        raise UsageError(f"dbt executable {command[0]!r} is not executable") from None
+
+
+def main(argv: list[str] | None = None) -> int:
+    own_argv, passed = split_argv(list(sys.argv[1:] if argv is None else argv))
+    args = parse_args(own_argv)
+    dbt_args = list(DEFAULT_DBT_ARGS) if not passed else passed
+    project_dir = args.project_dir.resolve()
+    dbt = args.dbt or default_dbt()
+    # A path is taken relative to where the gate was started, not to the project.
+    dbt = str(Path(dbt).resolve()) if os.sep in dbt else dbt
+    command = [dbt, "build", *dbt_args]
+    started_at = utc_now()
+    try:
+        if not (project_dir / "dbt_project.yml").is_file():
+            raise UsageError(f"{project_dir} is not a dbt project (no dbt_project.yml)")
+        database = warehouse_path(project_dir)
+        ledger, previous = read_warehouse(database)
+        # as_of defaults to today when the fingerprint is taken; a build that dbt starts
+        # just after midnight records the day before and is merely repeated once.
+        parts = fingerprint_parts(project_dir, dbt_args, ledger, started_at.strftime("%Y-%m-%d"))
+        fingerprint = fingerprint_of(parts)
+        if (
+            not args.force
+            and previous is not None
+            and previous.exit_code == 0
+            and previous.fingerprint == fingerprint
+        ):
+            print(
+                f"scheduled build: skipped, nothing changed since build #{previous.build_number} "
+                f"(succeeded, started {previous.started_at:%Y-%m-%d %H:%M:%S} UTC) of "
+                f"{database}: same fingerprint {fingerprint[:12]} ({describe(parts)}); "
+                f"use --force (make build FORCE=1) to build anyway"
+            )
+            return 0
+        print(
+            f"scheduled build: building, {why_build(previous, database, parts, args.force)}; "
+            f"fingerprint {fingerprint[:12]} ({describe(parts)})"
+        )
+        check_dbt(command[0])
+        build_number = record_start(database, fingerprint, parts, command[1:], started_at)
+        clock = time.monotonic()
+        try:
+            exit_code = run_dbt(command, project_dir)
+        except KeyboardInterrupt:
+            # The attempt stays unfinished, so the next run builds.
+            print("scheduled build: interrupted; the next run builds again", file=sys.stderr)
+            return 130
+        seconds = time.monotonic() - clock
+    except UsageError as exc:
+        print(f"scheduled build: error: {exc}", file=sys.stderr)
+        return 2
+    except WarehouseUnavailable as exc:
+        print(f"scheduled build: error: {exc}", file=sys.stderr)
+        return 3
+
+    try:
+        record_end(database, build_number, utc_now(), seconds, exit_code)
+    except WarehouseUnavailable as exc:
+        print(
+            f"scheduled build: warning: {exc}; build #{build_number} stays unfinished, "
+            f"so the next run builds again",
+            file=sys.stderr,
+        )
+        return exit_code
+    if exit_code == 0:
+        print(
+            f"scheduled build: build #{build_number} succeeded in {seconds:.1f} s; "
+            f"recorded fingerprint {fingerprint[:12]} in {RECORD_TABLE}"
+        )
+    else:
+        print(
+            f"scheduled build: dbt build exited with {exit_code}; build #{build_number} "
+            f"recorded as failed, so the next run builds again",
+            file=sys.stderr,
+        )
+    return exit_code
+
+
+if __name__ == "__main__":
+    sys.exit(main())
