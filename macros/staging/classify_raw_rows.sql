@@ -10,21 +10,18 @@
     dispositions a full refresh gives because loads are appended in `_loaded_at` order.
     Only staged keys that occur in the new batch are read back, so the lookup is built
     from the batch and its size follows the batch, not the table.
-    Within the batch, delivery order is ranked only for the keys delivered more than once
-    (found by an aggregation, which spills to disk), and only over the key and the row's
-    position: ranking every row with all its columns held a window over the whole batch
-    in memory. A raw row is identified by (_source_file, _file_row_number), since the
-    loader loads each file once. Natural key columns are never null on a usable row:
-    every base model quarantines a missing key.
-    `raw_record`, the raw row as text, is rendered for quarantined rows only, from
-    `raw_columns` of `source_relation` matched on the row's position, so the batch does
-    not carry the text of every row. -#}
-{% macro classify_raw_rows(validated_cte, natural_key, source_relation, raw_columns) -%}
+    Within the batch, delivery order is ranked only for the keys that occur more than
+    once (found by an aggregation over the key alone, which spills to disk), and only
+    over the key and the row's position; the later deliveries are joined back on that
+    position. Ranking every row with all its columns held the whole batch in memory.
+    A raw row is identified by (_source_file, _file_row_number), since the loader loads
+    each file once. Natural key columns are never null on a usable row: every base model
+    quarantines a missing key.
+    `validated_cte` is read three times, so declare it, and every CTE it reads, with the
+    `not_materialized()` hint: the engine then recomputes the few columns each read
+    needs instead of holding every column of the batch. -#}
+{% macro classify_raw_rows(validated_cte, natural_key) -%}
 {%- set incremental = is_incremental() -%}
-{%- set raw_row_columns = [] -%}
-{%- for column in raw_columns -%}
-    {%- do raw_row_columns.append('raw_rows.' ~ column) -%}
-{%- endfor -%}
 {%- if incremental %}
 previously_staged as (
     select distinct
@@ -42,7 +39,6 @@ repeated_keys as (
         {{ column }}{{ "," if not loop.last }}
         {%- endfor %}
     from {{ validated_cte }}
-    where quarantine_reason is null
     group by
         {%- for column in natural_key %}
         {{ column }}{{ "," if not loop.last }}
@@ -73,21 +69,6 @@ repeated_deliveries_ranked as (
     where {{ validated_cte }}.quarantine_reason is null
 ),
 
-quarantined_raw_records as (
-    select
-        raw_rows._source_file,
-        raw_rows._file_row_number,
-        {{ raw_record_text(raw_row_columns) }} as raw_record
-    from {{ source_relation }} as raw_rows
-    inner join {{ validated_cte }}
-        on raw_rows._source_file = {{ validated_cte }}._source_file
-            and raw_rows._file_row_number = {{ validated_cte }}._file_row_number
-    where {{ validated_cte }}.quarantine_reason is not null
-    {%- if is_incremental() %}
-        and {{ only_new_loads_condition('raw_rows._loaded_at') }}
-    {%- endif %}
-),
-
 later_deliveries as (
     select
         _source_file,
@@ -106,8 +87,7 @@ classified as (
             {%- endif %}
             when later_deliveries._file_row_number is not null then 'duplicate'
             else 'staged'
-        end as row_disposition,
-        quarantined_raw_records.raw_record
+        end as row_disposition
     from {{ validated_cte }}
     {%- if incremental %}
     left join previously_staged
@@ -119,9 +99,6 @@ classified as (
     left join later_deliveries
         on {{ validated_cte }}._source_file = later_deliveries._source_file
             and {{ validated_cte }}._file_row_number = later_deliveries._file_row_number
-    left join quarantined_raw_records
-        on {{ validated_cte }}._source_file = quarantined_raw_records._source_file
-            and {{ validated_cte }}._file_row_number = quarantined_raw_records._file_row_number
 )
 {%- endmacro %}
 
@@ -129,13 +106,9 @@ classified as (
     row the model already holds. Empty on a full build. -#}
 {% macro only_new_loads() -%}
     {%- if is_incremental() %}
-    where {{ only_new_loads_condition('_loaded_at') }}
+    where _loaded_at > (
+        select coalesce(max(_loaded_at), cast('1900-01-01' as {{ dbt.type_timestamp() }})) from {{ this }}
+    )
     {%- endif %}
 {%- endmacro %}
 
-{#- The condition behind only_new_loads(), on the given `_loaded_at` column. -#}
-{% macro only_new_loads_condition(loaded_at_column) -%}
-    {{ loaded_at_column }} > (
-        select coalesce(max(_loaded_at), cast('1900-01-01' as {{ dbt.type_timestamp() }})) from {{ this }}
-    )
-{%- endmacro %}

@@ -45,14 +45,19 @@ events_before_cutoff as (
         from {{ this }}
     ),
 
+    -- Read straight from the staged events: DuckDB materialises a CTE that is read
+    -- twice, and events_before_cutoff would be every event.
     dirty_pairs as (
         select distinct
-            events_before_cutoff.email,
-            events_before_cutoff.campaign_id
-        from events_before_cutoff
+            staged_events.email,
+            staged_events.campaign_id
+        from {{ ref('stg_email__events') }} as staged_events
         cross join high_water_mark
-        where events_before_cutoff.loaded_at > high_water_mark.loaded_through
-            or events_before_cutoff.occurred_at > {{ dbt.dateadd('day', -1 * lookback_days, 'high_water_mark.occurred_through') }}
+        where staged_events.occurred_at < {{ as_of_cutoff() }}
+            and (
+                staged_events.loaded_at > high_water_mark.loaded_through
+                or staged_events.occurred_at > {{ dbt.dateadd('day', -1 * lookback_days, 'high_water_mark.occurred_through') }}
+            )
     ),
 
     events_to_aggregate as (

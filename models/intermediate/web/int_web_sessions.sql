@@ -73,12 +73,20 @@ placed_orders as (
         from {{ this }}
     ),
 
+    -- Only the visitor and time of the new events, read straight from the staged events:
+    -- DuckDB materialises a CTE that is read twice, and events_before_cutoff would be
+    -- every column of every event.
     new_events as (
-        select events_before_cutoff.*
-        from events_before_cutoff
+        select
+            coalesce(staged_events.anonymous_id, {{ dbt.concat(["'user:'", "staged_events.user_id"]) }}) as visitor_key,
+            staged_events.occurred_at
+        from {{ ref('stg_web__events') }} as staged_events
         cross join high_water_mark
-        where events_before_cutoff.loaded_at > high_water_mark.loaded_through
-            or events_before_cutoff.occurred_at > {{ dbt.dateadd('day', -1 * lookback_days, 'high_water_mark.occurred_through') }}
+        where staged_events.occurred_at < {{ as_of_cutoff() }}
+            and (
+                staged_events.loaded_at > high_water_mark.loaded_through
+                or staged_events.occurred_at > {{ dbt.dateadd('day', -1 * lookback_days, 'high_water_mark.occurred_through') }}
+            )
     ),
 
     new_orders as (
@@ -151,7 +159,11 @@ events_with_gaps as (
         lag(occurred_at) over (
             partition by visitor_key
             order by occurred_at, event_id
-        ) as previous_occurred_at
+        ) as previous_occurred_at,
+        row_number() over (
+            partition by visitor_key
+            order by occurred_at, event_id
+        ) as visitor_event_number
     from events_to_sessionize
 ),
 
@@ -178,59 +190,21 @@ session_numbered as (
     from session_starts_flagged
 ),
 
-session_events as (
-    select
-        *,
-        min(occurred_at) over (partition by visitor_key, session_number) as session_started_at,
-        row_number() over (
-            partition by visitor_key, session_number
-            order by occurred_at, event_id
-        ) as event_sequence
-    from session_numbered
-),
-
-session_first_events as (
+-- One pass over the events: the landing attributes are those of the event that started
+-- the session (exactly one per session), the account is the first one that logged in.
+sessions_joined as (
     select
         visitor_key,
         session_number,
-        anonymous_id,
-        page_url as landing_page_url,
-        utm_source,
-        utm_medium,
-        utm_campaign,
-        device_type
-    from session_events
-    where event_sequence = 1
-),
-
-session_logins_ranked as (
-    select
-        visitor_key,
-        session_number,
-        user_id,
-        row_number() over (
-            partition by visitor_key, session_number
-            order by occurred_at, event_id
-        ) as login_sequence
-    from session_events
-    where user_id is not null
-),
-
-session_users as (
-    select
-        visitor_key,
-        session_number,
-        user_id
-    from session_logins_ranked
-    where login_sequence = 1
-),
-
-session_metrics as (
-    select
-        visitor_key,
-        session_number,
+        max(case when is_session_start = 1 then anonymous_id end) as anonymous_id,
+        {{ first_non_null_by('user_id', 'visitor_event_number') }} as user_id,
         min(occurred_at) as started_at,
         max(occurred_at) as ended_at,
+        max(case when is_session_start = 1 then page_url end) as landing_page_url,
+        max(case when is_session_start = 1 then utm_source end) as utm_source,
+        max(case when is_session_start = 1 then utm_medium end) as utm_medium,
+        max(case when is_session_start = 1 then utm_campaign end) as utm_campaign,
+        max(case when is_session_start = 1 then device_type end) as device_type,
         count(*) as events,
         sum(case when event_type = 'page_view' then 1 else 0 end) as page_views,
         sum(case when event_type = 'product_view' then 1 else 0 end) as product_views,
@@ -238,38 +212,10 @@ session_metrics as (
         sum(case when event_type = 'checkout_start' then 1 else 0 end) as checkout_starts,
         max(case when event_type = 'add_to_cart' then occurred_at end) as last_add_to_cart_at,
         max(loaded_at) as max_loaded_at
-    from session_events
+    from session_numbered
     group by
         visitor_key,
         session_number
-),
-
-sessions_joined as (
-    select
-        session_metrics.visitor_key,
-        session_first_events.anonymous_id,
-        session_users.user_id,
-        session_metrics.started_at,
-        session_metrics.ended_at,
-        session_first_events.landing_page_url,
-        session_first_events.utm_source,
-        session_first_events.utm_medium,
-        session_first_events.utm_campaign,
-        session_first_events.device_type,
-        session_metrics.events,
-        session_metrics.page_views,
-        session_metrics.product_views,
-        session_metrics.cart_adds,
-        session_metrics.checkout_starts,
-        session_metrics.last_add_to_cart_at,
-        session_metrics.max_loaded_at
-    from session_metrics
-    inner join session_first_events
-        on session_metrics.visitor_key = session_first_events.visitor_key
-            and session_metrics.session_number = session_first_events.session_number
-    left join session_users
-        on session_metrics.visitor_key = session_users.visitor_key
-            and session_metrics.session_number = session_users.session_number
 ),
 
 session_conversions as (

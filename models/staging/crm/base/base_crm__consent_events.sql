@@ -4,12 +4,12 @@
 
 with
 
-source as (
+source as {{ not_materialized() }} (
     select * from {{ source('crm', 'consent_events') }}
     {{ only_new_loads() }}
 ),
 
-typed as (
+typed as {{ not_materialized() }} (
     select
         -- ids
         {{ clean_text('consent_event_id') }} as consent_event_id,
@@ -31,11 +31,12 @@ typed as (
         contact_id as contact_id_raw,
         channel as channel_raw,
         consent_status as consent_status_raw,
-        occurred_at as occurred_at_raw
+        occurred_at as occurred_at_raw,
+        capture_source as capture_source_raw
     from source
 ),
 
-validated as (
+validated as {{ not_materialized() }} (
     select
         *,
         case
@@ -48,19 +49,7 @@ validated as (
     from typed
 ),
 
-{{ classify_raw_rows(
-    'validated',
-    ['consent_event_id'],
-    source('crm', 'consent_events'),
-    [
-        'consent_event_id',
-        'contact_id',
-        'channel',
-        'consent_status',
-        'occurred_at',
-        'capture_source'
-    ]
-) }},
+{{ classify_raw_rows('validated', ['consent_event_id']) }},
 
 final as (
     select
@@ -76,7 +65,14 @@ final as (
         consent_event_id_raw,
         quarantine_reason,
         row_disposition,
-        raw_record
+        {{ quarantined_raw_record([
+            'consent_event_id',
+            'contact_id',
+            'channel',
+            'consent_status',
+            'occurred_at',
+            'capture_source'
+        ]) }} as raw_record
     from classified
 )
 

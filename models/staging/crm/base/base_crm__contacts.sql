@@ -4,12 +4,12 @@
 
 with
 
-source as (
+source as {{ not_materialized() }} (
     select * from {{ source('crm', 'contacts') }}
     {{ only_new_loads() }}
 ),
 
-typed as (
+typed as {{ not_materialized() }} (
     select
         -- ids
         {{ clean_text('contact_id') }} as contact_id,
@@ -40,11 +40,17 @@ typed as (
         birth_date as birth_date_raw,
         signed_up_at as signed_up_at_raw,
         is_test_account as is_test_account_raw,
-        updated_at as updated_at_raw
+        updated_at as updated_at_raw,
+        shop_customer_id as shop_customer_id_raw,
+        first_name as first_name_raw,
+        last_name as last_name_raw,
+        phone as phone_raw,
+        country_code as country_code_raw,
+        lifecycle_stage as lifecycle_stage_raw
     from source
 ),
 
-validated as (
+validated as {{ not_materialized() }} (
     select
         *,
         case
@@ -60,25 +66,7 @@ validated as (
     from typed
 ),
 
-{{ classify_raw_rows(
-    'validated',
-    ['contact_id', 'updated_at'],
-    source('crm', 'contacts'),
-    [
-        'contact_id',
-        'shop_customer_id',
-        'first_name',
-        'last_name',
-        'email',
-        'phone',
-        'country_code',
-        'birth_date',
-        'signed_up_at',
-        'lifecycle_stage',
-        'is_test_account',
-        'updated_at'
-    ]
-) }},
+{{ classify_raw_rows('validated', ['contact_id', 'updated_at']) }},
 
 final as (
     select
@@ -101,7 +89,20 @@ final as (
         updated_at_raw,
         quarantine_reason,
         row_disposition,
-        raw_record
+        {{ quarantined_raw_record([
+            'contact_id',
+            'shop_customer_id',
+            'first_name',
+            'last_name',
+            'email',
+            'phone',
+            'country_code',
+            'birth_date',
+            'signed_up_at',
+            'lifecycle_stage',
+            'is_test_account',
+            'updated_at'
+        ]) }} as raw_record
     from classified
 )
 

@@ -4,12 +4,12 @@
 
 with
 
-source as (
+source as {{ not_materialized() }} (
     select * from {{ source('email', 'campaigns') }}
     {{ only_new_loads() }}
 ),
 
-typed as (
+typed as {{ not_materialized() }} (
     select
         -- ids
         {{ clean_text('campaign_id') }} as campaign_id,
@@ -28,11 +28,13 @@ typed as (
         _loaded_at,
         campaign_id as campaign_id_raw,
         campaign_type as campaign_type_raw,
-        scheduled_at as scheduled_at_raw
+        scheduled_at as scheduled_at_raw,
+        campaign_name as campaign_name_raw,
+        subject as subject_raw
     from source
 ),
 
-validated as (
+validated as {{ not_materialized() }} (
     select
         *,
         case
@@ -43,18 +45,7 @@ validated as (
     from typed
 ),
 
-{{ classify_raw_rows(
-    'validated',
-    ['campaign_id'],
-    source('email', 'campaigns'),
-    [
-        'campaign_id',
-        'campaign_name',
-        'subject',
-        'campaign_type',
-        'scheduled_at'
-    ]
-) }},
+{{ classify_raw_rows('validated', ['campaign_id']) }},
 
 final as (
     select
@@ -69,7 +60,13 @@ final as (
         campaign_id_raw,
         quarantine_reason,
         row_disposition,
-        raw_record
+        {{ quarantined_raw_record([
+            'campaign_id',
+            'campaign_name',
+            'subject',
+            'campaign_type',
+            'scheduled_at'
+        ]) }} as raw_record
     from classified
 )
 

@@ -4,12 +4,12 @@
 
 with
 
-source as (
+source as {{ not_materialized() }} (
     select * from {{ source('email', 'events') }}
     {{ only_new_loads() }}
 ),
 
-typed as (
+typed as {{ not_materialized() }} (
     select
         -- ids
         {{ clean_text('email_event_id') }} as email_event_id,
@@ -32,11 +32,13 @@ typed as (
         campaign_id as campaign_id_raw,
         email as email_raw,
         event_type as event_type_raw,
-        occurred_at as occurred_at_raw
+        occurred_at as occurred_at_raw,
+        click_url as click_url_raw,
+        bounce_type as bounce_type_raw
     from source
 ),
 
-validated as (
+validated as {{ not_materialized() }} (
     select
         *,
         case
@@ -58,20 +60,7 @@ validated as (
     from typed
 ),
 
-{{ classify_raw_rows(
-    'validated',
-    ['email_event_id'],
-    source('email', 'events'),
-    [
-        'email_event_id',
-        'campaign_id',
-        'email',
-        'event_type',
-        'occurred_at',
-        'click_url',
-        'bounce_type'
-    ]
-) }},
+{{ classify_raw_rows('validated', ['email_event_id']) }},
 
 final as (
     select
@@ -88,7 +77,15 @@ final as (
         email_event_id_raw,
         quarantine_reason,
         row_disposition,
-        raw_record
+        {{ quarantined_raw_record([
+            'email_event_id',
+            'campaign_id',
+            'email',
+            'event_type',
+            'occurred_at',
+            'click_url',
+            'bounce_type'
+        ]) }} as raw_record
     from classified
 )
 

@@ -4,12 +4,12 @@
 
 with
 
-source as (
+source as {{ not_materialized() }} (
     select * from {{ source('privacy', 'erasure_requests') }}
     {{ only_new_loads() }}
 ),
 
-typed as (
+typed as {{ not_materialized() }} (
     select
         -- ids
         {{ clean_text('erasure_request_id') }} as erasure_request_id,
@@ -28,11 +28,13 @@ typed as (
         _loaded_at,
         erasure_request_id as erasure_request_id_raw,
         email as email_raw,
-        requested_at as requested_at_raw
+        requested_at as requested_at_raw,
+        contact_id as contact_id_raw,
+        request_channel as request_channel_raw
     from source
 ),
 
-validated as (
+validated as {{ not_materialized() }} (
     select
         *,
         case
@@ -44,18 +46,7 @@ validated as (
     from typed
 ),
 
-{{ classify_raw_rows(
-    'validated',
-    ['erasure_request_id'],
-    source('privacy', 'erasure_requests'),
-    [
-        'erasure_request_id',
-        'email',
-        'contact_id',
-        'requested_at',
-        'request_channel'
-    ]
-) }},
+{{ classify_raw_rows('validated', ['erasure_request_id']) }},
 
 final as (
     select
@@ -70,7 +61,13 @@ final as (
         erasure_request_id_raw,
         quarantine_reason,
         row_disposition,
-        raw_record
+        {{ quarantined_raw_record([
+            'erasure_request_id',
+            'email',
+            'contact_id',
+            'requested_at',
+            'request_channel'
+        ]) }} as raw_record
     from classified
 )
 

@@ -8,7 +8,7 @@
 
 with
 
-source as (
+source as {{ not_materialized() }} (
     select * from {{ source('shop', 'order_lines') }}
 ),
 
@@ -21,7 +21,7 @@ order_headers as (
     group by order_id
 ),
 
-typed as (
+typed as {{ not_materialized() }} (
     select
         -- ids
         {{ clean_text('source.order_line_id') }} as order_line_id,
@@ -47,7 +47,7 @@ typed as (
         on {{ clean_text('source.order_id') }} = order_headers.order_id
 ),
 
-validated as (
+validated as {{ not_materialized() }} (
     select
         *,
         case
@@ -66,18 +66,7 @@ validated as (
     from typed
 ),
 
-{{ classify_raw_rows(
-    'validated',
-    ['order_line_id'],
-    source('shop', 'order_lines'),
-    [
-        'order_line_id',
-        'order_id',
-        'product_id',
-        'quantity',
-        'unit_price'
-    ]
-) }},
+{{ classify_raw_rows('validated', ['order_line_id']) }},
 
 final as (
     select
@@ -92,7 +81,13 @@ final as (
         order_line_id_raw,
         quarantine_reason,
         row_disposition,
-        raw_record
+        {{ quarantined_raw_record([
+            'order_line_id',
+            'order_id',
+            'product_id',
+            'quantity',
+            'unit_price'
+        ]) }} as raw_record
     from classified
 )
 

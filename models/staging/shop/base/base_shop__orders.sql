@@ -4,7 +4,7 @@
 
 with
 
-source as (
+source as {{ not_materialized() }} (
     select * from {{ source('shop', 'orders') }}
     {{ only_new_loads() }}
 ),
@@ -13,7 +13,7 @@ currency_rates as (
     select * from {{ ref('currency_rates') }}
 ),
 
-typed as (
+typed as {{ not_materialized() }} (
     select
         -- ids
         {{ clean_text('source.order_id') }} as order_id,
@@ -42,13 +42,14 @@ typed as (
         source.currency as currency_raw,
         source.order_total as order_total_raw,
         source.ordered_at as ordered_at_raw,
-        source.updated_at as updated_at_raw
+        source.updated_at as updated_at_raw,
+        source.shop_customer_id as shop_customer_id_raw
     from source
     left join currency_rates
         on upper(trim(source.currency)) = currency_rates.currency_code
 ),
 
-validated as (
+validated as {{ not_materialized() }} (
     select
         *,
         case
@@ -71,21 +72,7 @@ validated as (
     from typed
 ),
 
-{{ classify_raw_rows(
-    'validated',
-    ['order_id', 'updated_at'],
-    source('shop', 'orders'),
-    [
-        'order_id',
-        'shop_customer_id',
-        'email',
-        'order_status',
-        'currency',
-        'order_total',
-        'ordered_at',
-        'updated_at'
-    ]
-) }},
+{{ classify_raw_rows('validated', ['order_id', 'updated_at']) }},
 
 final as (
     select
@@ -105,7 +92,16 @@ final as (
         updated_at_raw,
         quarantine_reason,
         row_disposition,
-        raw_record
+        {{ quarantined_raw_record([
+            'order_id',
+            'shop_customer_id',
+            'email',
+            'order_status',
+            'currency',
+            'order_total',
+            'ordered_at',
+            'updated_at'
+        ]) }} as raw_record
     from classified
 )
 

@@ -4,12 +4,12 @@
 
 with
 
-source as (
+source as {{ not_materialized() }} (
     select * from {{ source('shop', 'products') }}
     {{ only_new_loads() }}
 ),
 
-typed as (
+typed as {{ not_materialized() }} (
     select
         -- ids
         {{ clean_text('product_id') }} as product_id,
@@ -31,11 +31,14 @@ typed as (
         _loaded_at,
         product_id as product_id_raw,
         list_price as list_price_raw,
-        updated_at as updated_at_raw
+        updated_at as updated_at_raw,
+        product_name as product_name_raw,
+        category as category_raw,
+        currency as currency_raw
     from source
 ),
 
-validated as (
+validated as {{ not_materialized() }} (
     select
         *,
         case
@@ -47,19 +50,7 @@ validated as (
     from typed
 ),
 
-{{ classify_raw_rows(
-    'validated',
-    ['product_id', 'updated_at'],
-    source('shop', 'products'),
-    [
-        'product_id',
-        'product_name',
-        'category',
-        'list_price',
-        'currency',
-        'updated_at'
-    ]
-) }},
+{{ classify_raw_rows('validated', ['product_id', 'updated_at']) }},
 
 final as (
     select
@@ -76,7 +67,14 @@ final as (
         updated_at_raw,
         quarantine_reason,
         row_disposition,
-        raw_record
+        {{ quarantined_raw_record([
+            'product_id',
+            'product_name',
+            'category',
+            'list_price',
+            'currency',
+            'updated_at'
+        ]) }} as raw_record
     from classified
 )
 

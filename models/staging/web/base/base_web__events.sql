@@ -4,12 +4,12 @@
 
 with
 
-source as (
+source as {{ not_materialized() }} (
     select * from {{ source('web', 'events') }}
     {{ only_new_loads() }}
 ),
 
-typed as (
+typed as {{ not_materialized() }} (
     select
         -- ids
         {{ clean_text('event_id') }} as event_id,
@@ -34,11 +34,19 @@ typed as (
         _loaded_at,
         event_id as event_id_raw,
         event_type as event_type_raw,
-        occurred_at as occurred_at_raw
+        occurred_at as occurred_at_raw,
+        anonymous_id as anonymous_id_raw,
+        user_id as user_id_raw,
+        page_url as page_url_raw,
+        product_id as product_id_raw,
+        utm_source as utm_source_raw,
+        utm_medium as utm_medium_raw,
+        utm_campaign as utm_campaign_raw,
+        device_type as device_type_raw
     from source
 ),
 
-validated as (
+validated as {{ not_materialized() }} (
     select
         *,
         case
@@ -57,24 +65,7 @@ validated as (
     from typed
 ),
 
-{{ classify_raw_rows(
-    'validated',
-    ['event_id'],
-    source('web', 'events'),
-    [
-        'event_id',
-        'anonymous_id',
-        'user_id',
-        'event_type',
-        'page_url',
-        'product_id',
-        'utm_source',
-        'utm_medium',
-        'utm_campaign',
-        'device_type',
-        'occurred_at'
-    ]
-) }},
+{{ classify_raw_rows('validated', ['event_id']) }},
 
 final as (
     select
@@ -95,7 +86,19 @@ final as (
         event_id_raw,
         quarantine_reason,
         row_disposition,
-        raw_record
+        {{ quarantined_raw_record([
+            'event_id',
+            'anonymous_id',
+            'user_id',
+            'event_type',
+            'page_url',
+            'product_id',
+            'utm_source',
+            'utm_medium',
+            'utm_campaign',
+            'device_type',
+            'occurred_at'
+        ]) }} as raw_record
     from classified
 )
 
