@@ -36,8 +36,10 @@ create or replace temp macro bad_email(value) as
 
 -- staging: usable rows only, first delivery of each natural key by load order -----------
 
-create or replace table baseline.web_events as
-select event_id, anonymous_id, user_id, event_type, occurred_at
+-- The two event tables are too large to rank every row: the first delivery is ranked only
+-- among the rows of keys that occur more than once, as the dbt base models do.
+create or replace temp table web_events_usable as
+select event_id, anonymous_id, user_id, event_type, occurred_at, _loaded_at, _source_file, _file_row_number
 from (
     select
         clean(event_id) as event_id,
@@ -54,8 +56,20 @@ where not coalesce(
     or (anonymous_id is null and user_id is null)
     or lower(trim(event_type_raw)) not in ('page_view', 'product_view', 'add_to_cart', 'checkout_start', 'login', 'search')
     or bad_ts(occurred_at, _loaded_at),
-    false)
-qualify row_number() over (partition by event_id order by _loaded_at, _source_file, _file_row_number) = 1;
+    false);
+
+create or replace table baseline.web_events as
+with later_deliveries as (
+    select _source_file, _file_row_number
+    from web_events_usable
+    where event_id in (select event_id from web_events_usable group by event_id having count(*) > 1)
+    qualify row_number() over (partition by event_id order by _loaded_at, _source_file, _file_row_number) > 1
+)
+select event_id, anonymous_id, user_id, event_type, occurred_at
+from web_events_usable
+anti join later_deliveries using (_source_file, _file_row_number);
+
+drop table web_events_usable;
 
 create or replace table baseline.orders as
 select
@@ -149,8 +163,8 @@ where not coalesce(
     false)
 qualify row_number() over (partition by consent_event_id order by _loaded_at, _source_file, _file_row_number) = 1;
 
-create or replace table baseline.email_events as
-select campaign_id, email, event_type, occurred_at
+create or replace temp table email_events_usable as
+select email_event_id, campaign_id, email, event_type, occurred_at, _loaded_at, _source_file, _file_row_number
 from (
     select
         clean(email_event_id) as email_event_id,
@@ -169,8 +183,22 @@ where not coalesce(
     or bad_email(email_raw)
     or event_type not in ('send', 'delivery', 'open', 'click', 'bounce', 'unsubscribe', 'spam_complaint')
     or bad_ts(occurred_at, _loaded_at),
-    false)
-qualify row_number() over (partition by email_event_id order by _loaded_at, _source_file, _file_row_number) = 1;
+    false);
+
+create or replace table baseline.email_events as
+with later_deliveries as (
+    select _source_file, _file_row_number
+    from email_events_usable
+    where email_event_id in (
+        select email_event_id from email_events_usable group by email_event_id having count(*) > 1
+    )
+    qualify row_number() over (partition by email_event_id order by _loaded_at, _source_file, _file_row_number) > 1
+)
+select campaign_id, email, event_type, occurred_at
+from email_events_usable
+anti join later_deliveries using (_source_file, _file_row_number);
+
+drop table email_events_usable;
 
 create or replace table baseline.campaigns as
 select campaign_id, campaign_type <> 'transactional' as is_marketing
