@@ -6,12 +6,15 @@ inside the dbt process):
 
   generate             scripts/generate_sources.py
   load                 scripts/load_sources.py
-  full build           dbt build --exclude-resource-type unit_test, fresh warehouse
-  no-op build          the same build again, nothing new, same as_of
+  full build           scripts/scheduled_build.py (dbt build --exclude-resource-type unit_test),
+                       fresh warehouse
+  no-op build          the same scheduled build again, nothing new, same as_of: the gate
+                       finds the fingerprint of the last build and does not start dbt
+  no-op dbt build      dbt build itself again with nothing new (what the gate saves)
   baseline             scripts/benchmark_baseline.sql on one DuckDB connection, same as_of
   increment generate   the next landing day (generator --increment)
   increment load       the loader over the grown landing directory
-  incremental build    dbt build with as_of moved one day
+  incremental build    the scheduled build with as_of moved one day
   baseline (next day)  the baseline again at the new as_of
 
 After each baseline run the baseline's memberships are compared with the dbt marts on
@@ -48,6 +51,7 @@ PYTHON = sys.executable
 DBT = Path(PYTHON).parent / "dbt"
 GENERATOR = REPO / "scripts" / "generate_sources.py"
 LOADER = REPO / "scripts" / "load_sources.py"
+SCHEDULED_BUILD = REPO / "scripts" / "scheduled_build.py"
 BASELINE_SQL = REPO / "scripts" / "benchmark_baseline.sql"
 REGISTRY = REPO / "models" / "marts" / "segments" / "_segment_registry.yml"
 PROJECT = REPO / "dbt_project.yml"
@@ -250,6 +254,7 @@ def report(args: argparse.Namespace, bench: Benchmark, checks: list[tuple[str, d
         f"| full build / baseline | {ratio('full build', 'baseline', 2)} |",
         f"| incremental build / full build | {ratio('incremental build', 'full build', 3)} |",
         f"| no-op build (s) | {f'{no_op.seconds:.1f}' if no_op else 'n/a (a step failed)'} |",
+        f"| no-op dbt build, gate bypassed / full build | {ratio('no-op dbt build', 'full build', 3)} |",
         f"| peak RSS of any step (MB) | {max(step.peak_rss_mb for step in bench.steps):.0f} |",
         "",
         "| membership check | mismatches |",
@@ -305,9 +310,14 @@ def main(argv: list[str] | None = None) -> int:
                 "--seed", str(args.seed), "--end-date", end_date.isoformat(), "--out", str(landing)] + (
                     ["--increment"] if increment else [])
 
+    def build_arguments(as_of: dt.date) -> list[str]:
+        return ["--exclude-resource-type", "unit_test", "--vars", json.dumps({"as_of": as_of.isoformat()})]
+
+    def scheduled_build(as_of: dt.date) -> list[str]:
+        return [PYTHON, str(SCHEDULED_BUILD), "--dbt", str(DBT), "--"] + build_arguments(as_of)
+
     def dbt_build(as_of: dt.date) -> list[str]:
-        return [str(DBT), "build", "--exclude-resource-type", "unit_test",
-                "--vars", json.dumps({"as_of": as_of.isoformat()})]
+        return [str(DBT), "build"] + build_arguments(as_of)
 
     def baseline(name: str, as_of: dt.date, compare: bool) -> None:
         sql_path = workdir / f"baseline_{as_of.isoformat()}.sql"
@@ -328,10 +338,15 @@ def main(argv: list[str] | None = None) -> int:
             shutil.copy(results, workdir / f"run_results_{slug(build)}.json")
             profiles[build] = node_timings(workdir / "target")
 
-    def build(name: str, as_of: dt.date, note: str) -> bool:
-        step = bench.run(name, dbt_build(as_of), env, note=note, may_fail=True)
+    def build(name: str, as_of: dt.date, note: str, command: list[str] | None = None) -> bool:
+        step = bench.run(name, command or scheduled_build(as_of), env, note=note, may_fail=True)
         keep_profile(name)
         return not step.failed
+
+    def gate_skipped(step_name: str) -> None:
+        log = sorted((workdir / "logs").glob(f"*_{slug(step_name)}.log"))[-1].read_text()
+        if "scheduled build: skipped" not in log:
+            raise SystemExit(f"[benchmark] {step_name}: the scheduled build did not skip:\n{log[-2000:]}")
 
     as_of = args.end_date
     next_day = as_of + dt.timedelta(days=1)
@@ -339,7 +354,11 @@ def main(argv: list[str] | None = None) -> int:
     bench.run("load", [PYTHON, str(LOADER), "--landing", str(landing), "--database", str(database)], env)
     built = build("full build", as_of, f"as_of {as_of}, fresh warehouse")
     if built:
-        built = build("no-op build", as_of, "nothing new, same as_of")
+        built = build("no-op build", as_of, "scheduled build, nothing new: skipped without starting dbt")
+        gate_skipped("no-op build")
+    if built:
+        built = build("no-op dbt build", as_of, "dbt build itself with nothing new (gate bypassed)",
+                      command=dbt_build(as_of))
     # The baseline reads only raw tables, so it is measured even when a build failed.
     baseline("baseline", as_of, compare=built)
     if built:
