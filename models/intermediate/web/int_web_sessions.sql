@@ -23,10 +23,15 @@
 
 {%- set gap_minutes = var('session_inactivity_minutes') | int -%}
 {%- set lookback_days = var('incremental_lookback_days') | int -%}
+{#- A full build sessionizes the visitors in hash buckets, one window pass each: a window
+    over every event of the history at once does not fit a few GB of memory at 1,000,000
+    customers. An incremental run holds only the touched visitors, so one pass. -#}
+{%- set visitor_buckets = 1 if is_incremental() else var('web_session_visitor_buckets') | int -%}
 
 with
 
-stg_web__events as (
+-- The events CTEs are read once per visitor bucket: kept inlined, not materialised.
+stg_web__events as {{ not_materialized() }} (
     select * from {{ ref('stg_web__events') }}
 ),
 
@@ -34,7 +39,7 @@ stg_shop__orders as (
     select * from {{ ref('stg_shop__orders') }}
 ),
 
-events_before_cutoff as (
+events_before_cutoff as {{ not_materialized() }} (
     select
         event_id,
         coalesce(anonymous_id, {{ dbt.concat(["'user:'", "user_id"]) }}) as visitor_key,
@@ -137,7 +142,7 @@ placed_orders as (
             dirty_visitors.dirty_from
     ),
 
-    events_to_sessionize as (
+    events_to_sessionize as {{ not_materialized() }} (
         select events_before_cutoff.*
         from events_before_cutoff
         inner join restart_points
@@ -147,52 +152,20 @@ placed_orders as (
 
 {% else %}
 
-    events_to_sessionize as (
+    events_to_sessionize as {{ not_materialized() }} (
         select * from events_before_cutoff
     ),
 
 {% endif %}
 
-events_with_gaps as (
-    select
-        *,
-        lag(occurred_at) over (
-            partition by visitor_key
-            order by occurred_at, event_id
-        ) as previous_occurred_at,
-        row_number() over (
-            partition by visitor_key
-            order by occurred_at, event_id
-        ) as visitor_event_number
-    from events_to_sessionize
-),
-
-session_starts_flagged as (
-    select
-        *,
-        case
-            when previous_occurred_at is null then 1
-            when {{ dbt.datediff('previous_occurred_at', 'occurred_at', 'second') }} > {{ gap_minutes * 60 }}  -- noqa: LT05
-                then 1
-            else 0
-        end as is_session_start
-    from events_with_gaps
-),
-
-session_numbered as (
-    select
-        *,
-        sum(is_session_start) over (
-            partition by visitor_key
-            order by occurred_at, event_id
-            rows between unbounded preceding and current row
-        ) as session_number
-    from session_starts_flagged
-),
-
--- One pass over the events: the landing attributes are those of the event that started
--- the session (exactly one per session), the account is the first one that logged in.
+-- One pass over each bucket's events: gaps, then session numbers, then one row per session
+-- whose landing attributes are those of the event that started it (exactly one per
+-- session) and whose account is the first one that logged in. Subqueries rather than CTEs
+-- because the pass repeats for every bucket; the loop body is indented as one select.
+-- noqa: disable=LT02
 sessions_joined as (
+    {%- for bucket in range(visitor_buckets) %}
+    {{ "union all" if not loop.first }}
     select
         visitor_key,
         session_number,
@@ -212,22 +185,47 @@ sessions_joined as (
         sum(case when event_type = 'checkout_start' then 1 else 0 end) as checkout_starts,
         max(case when event_type = 'add_to_cart' then occurred_at end) as last_add_to_cart_at,
         max(loaded_at) as max_loaded_at
-    from session_numbered
+    from (
+        select
+            *,
+            sum(is_session_start) over (
+                partition by visitor_key
+                order by occurred_at, event_id
+                rows between unbounded preceding and current row
+            ) as session_number
+        from (
+            select
+                *,
+                case
+                    when previous_occurred_at is null then 1
+                    when {{ dbt.datediff('previous_occurred_at', 'occurred_at', 'second') }} > {{ gap_minutes * 60 }}  -- noqa: LT05
+                        then 1
+                    else 0
+                end as is_session_start
+            from (
+                select
+                    *,
+                    lag(occurred_at) over (
+                        partition by visitor_key
+                        order by occurred_at, event_id
+                    ) as previous_occurred_at,
+                    row_number() over (
+                        partition by visitor_key
+                        order by occurred_at, event_id
+                    ) as visitor_event_number
+                from events_to_sessionize
+                {%- if visitor_buckets > 1 %}
+                where {{ hash_bucket('visitor_key', visitor_buckets) }} = {{ bucket }}
+                {%- endif %}
+            ) as events_with_gaps
+        ) as session_starts_flagged
+    ) as session_numbered
     group by
         visitor_key,
         session_number
+    {%- endfor %}
 ),
-
-session_conversions as (
-    select distinct
-        sessions_joined.visitor_key,
-        sessions_joined.started_at
-    from sessions_joined
-    inner join placed_orders
-        on sessions_joined.user_id = placed_orders.shop_customer_id
-            and sessions_joined.started_at <= placed_orders.ordered_at
-            and placed_orders.ordered_at <= {{ dbt.dateadd('minute', gap_minutes, 'sessions_joined.ended_at') }}
-),
+-- noqa: enable=LT02
 
 recomputed_sessions as (
     select
@@ -253,13 +251,18 @@ recomputed_sessions as (
         sessions_joined.product_views,
         sessions_joined.cart_adds,
         sessions_joined.checkout_starts,
-        session_conversions.visitor_key is not null as is_converted,
+        -- A correlated exists keeps sessions_joined read once (a CTE read twice is
+        -- materialised whole); engines turn it into a semi join on the account.
+        exists(
+            select 1
+            from placed_orders
+            where placed_orders.shop_customer_id = sessions_joined.user_id
+                and placed_orders.ordered_at >= sessions_joined.started_at
+                and placed_orders.ordered_at <= {{ dbt.dateadd('minute', gap_minutes, 'sessions_joined.ended_at') }}
+        ) as is_converted,
         sessions_joined.last_add_to_cart_at,
         sessions_joined.max_loaded_at
     from sessions_joined
-    left join session_conversions
-        on sessions_joined.visitor_key = session_conversions.visitor_key
-            and sessions_joined.started_at = session_conversions.started_at
 ),
 
 {% if is_incremental() %}
