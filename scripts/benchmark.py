@@ -322,9 +322,10 @@ def main(argv: list[str] | None = None) -> int:
     def baseline(name: str, as_of: dt.date, compare: bool) -> None:
         sql_path = workdir / f"baseline_{as_of.isoformat()}.sql"
         sql_path.write_text(render_baseline(as_of))
-        bench.run(name, [PYTHON, "-c", BASELINE_RUNNER, str(database), str(sql_path)]
-                  + [f"{key}={value}" for key, value in settings.items()], env, note=f"as_of {as_of}")
-        if not compare:
+        step = bench.run(name, [PYTHON, "-c", BASELINE_RUNNER, str(database), str(sql_path)]
+                         + [f"{key}={value}" for key, value in settings.items()], env,
+                         note=f"as_of {as_of}", may_fail=True)
+        if not compare or step.failed:
             return
         counts = membership_mismatches(database)
         checks.append((f"as_of {as_of}", counts))
@@ -339,6 +340,8 @@ def main(argv: list[str] | None = None) -> int:
             profiles[build] = node_timings(workdir / "target")
 
     def build(name: str, as_of: dt.date, note: str, command: list[str] | None = None) -> bool:
+        # A skipped build writes no run_results.json: do not report the previous build's.
+        (workdir / "target" / "run_results.json").unlink(missing_ok=True)
         step = bench.run(name, command or scheduled_build(as_of), env, note=note, may_fail=True)
         keep_profile(name)
         return not step.failed

@@ -457,7 +457,10 @@ from attributed
 where customer_id is not null
 group by customer_id;
 
-create or replace temp table web_features as
+-- Sessions are cut per visitor hash bucket, one statement each, so a window holds one
+-- eighth of the events at a time: one window over every event of a year does not fit
+-- 10 GB at 1,000,000 customers.
+create or replace temp macro bucket_sessions(bucket) as table
 with
 events as (
     select
@@ -465,6 +468,7 @@ events as (
         event_id, anonymous_id, user_id, event_type, occurred_at
     from baseline.web_events
     where occurred_at < '{{as_of_cutoff}}'
+        and hash(coalesce(anonymous_id, 'user:' || user_id)) % 8 = bucket
 ),
 gaps as (
     select
@@ -482,28 +486,39 @@ numbered as (
         *,
         sum(is_session_start) over (partition by visitor_key order by occurred_at, event_id rows unbounded preceding) as session_number
     from gaps
-),
-sessions as (
-    select
-        min(occurred_at) as started_at,
-        min(anonymous_id) as anonymous_id,
-        arg_min(user_id, (occurred_at, event_id)) filter (where user_id is not null) as user_id,
-        max(occurred_at) filter (where event_type = 'add_to_cart') as last_add_to_cart_at
-    from numbered
-    group by visitor_key, session_number
 )
+select
+    min(occurred_at) as started_at,
+    min(anonymous_id) as anonymous_id,
+    arg_min(user_id, (occurred_at, event_id)) filter (where user_id is not null) as user_id,
+    max(occurred_at) filter (where event_type = 'add_to_cart') as last_add_to_cart_at
+from numbered
+group by visitor_key, session_number;
+
+create or replace temp table web_sessions as select * from bucket_sessions(0);
+insert into web_sessions select * from bucket_sessions(1);
+insert into web_sessions select * from bucket_sessions(2);
+insert into web_sessions select * from bucket_sessions(3);
+insert into web_sessions select * from bucket_sessions(4);
+insert into web_sessions select * from bucket_sessions(5);
+insert into web_sessions select * from bucket_sessions(6);
+insert into web_sessions select * from bucket_sessions(7);
+
+create or replace temp table web_features as
 select
     coalesce(by_account.customer_id, by_browser.customer_id) as customer_id,
     min(sessions.started_at) as first_visit_at,
     max(sessions.started_at) as last_visit_at,
     max(sessions.last_add_to_cart_at) as last_add_to_cart_at
-from sessions
+from web_sessions as sessions
 left join baseline.identifiers as by_account
     on by_account.id_type = 'shop_customer_id' and sessions.user_id = by_account.id_value
 left join baseline.identifiers as by_browser
     on by_browser.id_type = 'anonymous_id' and sessions.anonymous_id = by_browser.id_value
 where coalesce(by_account.customer_id, by_browser.customer_id) is not null
 group by all;
+
+drop table web_sessions;
 
 create or replace temp table email_features as
 with

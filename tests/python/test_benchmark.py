@@ -98,3 +98,12 @@ def test_baseline_rules_come_from_the_registry() -> None:
     for segment in segments:
         computed = segment["status"] == "active" and not segment.get("is_default")
         assert (f"'{segment['key']}' as segment_key" in rendered) == computed, segment["key"]
+
+
+def test_skipped_no_op_build_reports_no_node_timings(benchmark_run: dict) -> None:
+    """The gate skips the no-op build, so dbt writes no run results for it: the report must
+    not show the previous build's node timings under its name."""
+    assert benchmark_run["result"].returncode == 0
+    report = benchmark_run["output"].read_text()
+    assert "Slowest nodes of the no-op build (s)" not in report
+    assert "Slowest nodes of the no-op dbt build (s)" in report
