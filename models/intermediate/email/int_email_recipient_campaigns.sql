@@ -17,7 +17,6 @@
     )
 }}
 
-{%- set lookback_days = var('incremental_lookback_days') | int -%}
 
 with
 
@@ -54,10 +53,7 @@ events_before_cutoff as (
         from {{ ref('stg_email__events') }} as staged_events
         cross join high_water_mark
         where staged_events.occurred_at < {{ as_of_cutoff() }}
-            and (
-                staged_events.loaded_at > high_water_mark.loaded_through
-                or staged_events.occurred_at > {{ dbt.dateadd('day', -1 * lookback_days, 'high_water_mark.occurred_through') }}
-            )
+            and {{ touched_since_high_water_mark('staged_events.loaded_at', 'staged_events.occurred_at') }}
     ),
 
     events_to_aggregate as (

@@ -22,7 +22,6 @@
 }}
 
 {%- set gap_minutes = var('session_inactivity_minutes') | int -%}
-{%- set lookback_days = var('incremental_lookback_days') | int -%}
 {#- A full build sessionizes the visitors in hash buckets, one window pass each: a window
     over every event of the history at once does not fit a few GB of memory at 1,000,000
     customers. An incremental run holds only the touched visitors, so one pass. -#}
@@ -88,18 +87,14 @@ placed_orders as (
         from {{ ref('stg_web__events') }} as staged_events
         cross join high_water_mark
         where staged_events.occurred_at < {{ as_of_cutoff() }}
-            and (
-                staged_events.loaded_at > high_water_mark.loaded_through
-                or staged_events.occurred_at > {{ dbt.dateadd('day', -1 * lookback_days, 'high_water_mark.occurred_through') }}
-            )
+            and {{ touched_since_high_water_mark('staged_events.loaded_at', 'staged_events.occurred_at') }}
     ),
 
     new_orders as (
         select placed_orders.*
         from placed_orders
         cross join high_water_mark
-        where placed_orders.loaded_at > high_water_mark.loaded_through
-            or placed_orders.ordered_at > {{ dbt.dateadd('day', -1 * lookback_days, 'high_water_mark.occurred_through') }}
+        where {{ touched_since_high_water_mark('placed_orders.loaded_at', 'placed_orders.ordered_at') }}
     ),
 
     dirty_points as (
