@@ -8,29 +8,32 @@
     load high-water mark, or by events within var('incremental_lookback_days') of event
     time before the newest one processed, and for each of them only
     from their restart point: the earliest existing session that a new event or order could
-    reach (ended within the inactivity gap before it). Sessions before the restart point
-    are carried over unchanged, so the batch holds every session of each touched visitor
-    and delete+insert on visitor_key replaces them exactly.
+    reach (ended within the inactivity gap before it). The replace_from_earliest strategy
+    then deletes each touched visitor's sessions from the first recomputed one on and
+    inserts the recomputed ones; sessions before the restart point stay as they are.
 -#}
 {{
     config(
         materialized='incremental',
-        incremental_strategy='delete+insert',
+        incremental_strategy='replace_from_earliest',
         unique_key='visitor_key',
+        replace_from='started_at',
         on_schema_change='fail',
+        post_hook="{{ insert_remaining_hash_buckets(var('web_session_visitor_buckets')) }}",
     )
 }}
 
 {%- set gap_minutes = var('session_inactivity_minutes') | int -%}
-{#- A full build sessionizes the visitors in hash buckets, one window pass each: a window
-    over every event of the history at once does not fit a few GB of memory at 1,000,000
-    customers. An incremental run holds only the touched visitors, so one pass. -#}
-{%- set visitor_buckets = 1 if is_incremental() else var('web_session_visitor_buckets') | int -%}
+{#- A full build sessionizes the visitors in hash buckets, one statement each (see
+    hash_bucketed_build): a window over every event of the history at once does not fit a
+    few GB of memory at 1,000,000 customers. This query keeps the first bucket and the
+    post-hook appends the others. An incremental run holds only the touched visitors, so
+    one pass. -#}
+{%- set visitor_buckets = 1 if is_incremental() else hash_bucket_count(var('web_session_visitor_buckets')) | int -%}
 
 with
 
--- The events CTEs are read once per visitor bucket: kept inlined, not materialised.
-stg_web__events as {{ not_materialized() }} (
+stg_web__events as (
     select * from {{ ref('stg_web__events') }}
 ),
 
@@ -38,7 +41,7 @@ stg_shop__orders as (
     select * from {{ ref('stg_shop__orders') }}
 ),
 
-events_before_cutoff as {{ not_materialized() }} (
+events_before_cutoff as (
     select
         event_id,
         coalesce(anonymous_id, {{ dbt.concat(["'user:'", "user_id"]) }}) as visitor_key,
@@ -137,7 +140,7 @@ placed_orders as (
             dirty_visitors.dirty_from
     ),
 
-    events_to_sessionize as {{ not_materialized() }} (
+    events_to_sessionize as (
         select events_before_cutoff.*
         from events_before_cutoff
         inner join restart_points
@@ -147,20 +150,55 @@ placed_orders as (
 
 {% else %}
 
-    events_to_sessionize as {{ not_materialized() }} (
+    events_to_sessionize as (
         select * from events_before_cutoff
+        {%- if visitor_buckets > 1 %}
+            where {{ first_hash_bucket_only('visitor_key', visitor_buckets) }}
+        {%- endif %}
     ),
 
 {% endif %}
 
--- One pass over each bucket's events: gaps, then session numbers, then one row per session
--- whose landing attributes are those of the event that started it (exactly one per
--- session) and whose account is the first one that logged in. Subqueries rather than CTEs
--- because the pass repeats for every bucket; the loop body is indented as one select.
--- noqa: disable=LT02
+-- One pass over the events: gaps, then session numbers, then one row per session whose
+-- landing attributes are those of the event that started it (exactly one per session) and
+-- whose account is the first one that logged in.
+events_with_gaps as (
+    select
+        *,
+        lag(occurred_at) over (
+            partition by visitor_key
+            order by occurred_at, event_id
+        ) as previous_occurred_at,
+        row_number() over (
+            partition by visitor_key
+            order by occurred_at, event_id
+        ) as visitor_event_number
+    from events_to_sessionize
+),
+
+session_starts_flagged as (
+    select
+        *,
+        case
+            when previous_occurred_at is null then 1
+            when {{ dbt.datediff('previous_occurred_at', 'occurred_at', 'second') }} > {{ gap_minutes * 60 }} then 1  -- noqa: LT05
+            else 0
+        end as is_session_start
+    from events_with_gaps
+),
+
+session_numbered as (
+    select
+        *,
+        sum(is_session_start) over (
+            partition by visitor_key
+            order by occurred_at, event_id
+            rows between unbounded preceding and current row
+        ) as session_number
+    from session_starts_flagged
+),
+
 sessions_joined as (
-    {%- for bucket in range(visitor_buckets) %}
-    {{ "union all" if not loop.first }}
     select
         visitor_key,
         session_number,
@@ -180,47 +218,11 @@ sessions_joined as (
         sum(case when event_type = 'checkout_start' then 1 else 0 end) as checkout_starts,
         max(case when event_type = 'add_to_cart' then occurred_at end) as last_add_to_cart_at,
         max(loaded_at) as max_loaded_at
-    from (
-        select
-            *,
-            sum(is_session_start) over (
-                partition by visitor_key
-                order by occurred_at, event_id
-                rows between unbounded preceding and current row
-            ) as session_number
-        from (
-            select
-                *,
-                case
-                    when previous_occurred_at is null then 1
-                    when {{ dbt.datediff('previous_occurred_at', 'occurred_at', 'second') }} > {{ gap_minutes * 60 }}  -- noqa: LT05
-                        then 1
-                    else 0
-                end as is_session_start
-            from (
-                select
-                    *,
-                    lag(occurred_at) over (
-                        partition by visitor_key
-                        order by occurred_at, event_id
-                    ) as previous_occurred_at,
-                    row_number() over (
-                        partition by visitor_key
-                        order by occurred_at, event_id
-                    ) as visitor_event_number
-                from events_to_sessionize
-                {%- if visitor_buckets > 1 %}
-                where {{ hash_bucket('visitor_key', visitor_buckets) }} = {{ bucket }}
-                {%- endif %}
-            ) as events_with_gaps
-        ) as session_starts_flagged
-    ) as session_numbered
+    from session_numbered
     group by
         visitor_key,
         session_number
-    {%- endfor %}
 ),
--- noqa: enable=LT02
 
 recomputed_sessions as (
     select
@@ -260,28 +262,8 @@ recomputed_sessions as (
     from sessions_joined
 ),
 
-{% if is_incremental() %}
-
-    carried_over_sessions as (
-        select existing_sessions.*
-        from {{ this }} as existing_sessions
-        inner join restart_points
-            on existing_sessions.visitor_key = restart_points.visitor_key
-            and existing_sessions.started_at < restart_points.restart_at
-    ),
-
-    final as (
-        select * from recomputed_sessions
-        union all
-        select * from carried_over_sessions
-    )
-
-{% else %}
-
-    final as (
-        select * from recomputed_sessions
-    )
-
-{% endif %}
+final as (
+    select * from recomputed_sessions
+)
 
 select * from final
