@@ -4,11 +4,12 @@
 -- Pairs are written in type precedence order (contact_id, shop_customer_id, email,
 -- anonymous_id): the left identifier always has the lower precedence number.
 -- The web analytics user_id of a logged-in visitor is the shop account id, so it is a
--- shop_customer_id node.
+-- shop_customer_id node. Web and email evidence, which grows with events, is counted
+-- incrementally in int_identity_event_observations; orders and CRM versions here.
 with
 
-stg_web__events as (
-    select * from {{ ref('stg_web__events') }}
+int_identity_event_observations as (
+    select * from {{ ref('int_identity_event_observations') }}
 ),
 
 stg_shop__orders as (
@@ -17,34 +18,6 @@ stg_shop__orders as (
 
 stg_crm__contacts as (
     select * from {{ ref('stg_crm__contacts') }}
-),
-
-stg_email__events as (
-    select * from {{ ref('stg_email__events') }}
-),
-
-web_evidence as (
-    select
-        case
-            when user_id is not null then 'shop_customer_id'
-            else 'anonymous_id'
-        end as identifier_type,
-        coalesce(user_id, anonymous_id) as identifier_value,
-        case
-            when user_id is not null and anonymous_id is not null then 'anonymous_id'
-        end as linked_identifier_type,
-        case
-            when user_id is not null then anonymous_id
-        end as linked_identifier_value,
-        case
-            when user_id is not null and anonymous_id is not null then 'web_login'
-            else 'web_visit'
-        end as evidence_source,
-        false as is_test_account,
-        occurred_at as observed_at
-    from stg_web__events
-    where occurred_at < {{ as_of_cutoff() }}
-        and (user_id is not null or anonymous_id is not null)
 ),
 
 shop_evidence as (
@@ -142,31 +115,13 @@ crm_evidence as (
         and shop_customer_id is null
 ),
 
-email_evidence as (
-    select
-        'email' as identifier_type,
-        email as identifier_value,
-        cast(null as {{ dbt.type_string() }}) as linked_identifier_type,
-        cast(null as {{ dbt.type_string() }}) as linked_identifier_value,
-        'email_platform' as evidence_source,
-        false as is_test_account,
-        occurred_at as observed_at
-    from stg_email__events
-    where occurred_at < {{ as_of_cutoff() }}
-        and email is not null
-),
-
-all_evidence as (
-    select * from web_evidence
-    union all
+record_evidence as (
     select * from shop_evidence
     union all
     select * from crm_evidence
-    union all
-    select * from email_evidence
 ),
 
-final as (
+record_observations as (
     select
         identifier_type,
         identifier_value,
@@ -177,7 +132,7 @@ final as (
         min(observed_at) as first_seen_at,
         max(observed_at) as last_seen_at,
         count(*) as evidence_count
-    from all_evidence
+    from record_evidence
     group by
         identifier_type,
         identifier_value,
@@ -185,6 +140,27 @@ final as (
         linked_identifier_value,
         evidence_source,
         is_test_account
+),
+
+-- Web and email evidence arrives already aggregated, one row per observation.
+event_observations as (
+    select
+        identifier_type,
+        identifier_value,
+        linked_identifier_type,
+        linked_identifier_value,
+        evidence_source,
+        false as is_test_account,
+        first_seen_at,
+        last_seen_at,
+        evidence_count
+    from int_identity_event_observations
+),
+
+final as (
+    select * from record_observations
+    union all
+    select * from event_observations
 )
 
 select * from final
