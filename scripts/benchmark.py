@@ -230,7 +230,8 @@ def node_timings(target: Path, top: int = 8) -> list[tuple[str, float]]:
     return sorted(timings, key=lambda item: item[1], reverse=True)[:top]
 
 
-def report(args: argparse.Namespace, bench: Benchmark, checks: list[tuple[str, dict]], profiles: dict) -> str:
+def report(args: argparse.Namespace, bench: Benchmark, checks: list[tuple[str, dict]], profiles: dict,
+           build_memory_limit: str, baseline_memory_limit: str) -> str:
     by_name = {step.name: step for step in bench.steps if not step.failed}
 
     def ratio(numerator: str, denominator: str, digits: int) -> str:
@@ -240,6 +241,9 @@ def report(args: argparse.Namespace, bench: Benchmark, checks: list[tuple[str, d
 
     lines = [
         f"### {args.customers:,} customers, {args.days} days (seed {args.seed}, as_of {args.end_date})",
+        "",
+        f"DuckDB memory_limit: {build_memory_limit} for the loader and the builds; "
+        f"{baseline_memory_limit} for the baseline.",
         "",
         "| step | wall time (s) | peak RSS (MB) | note |",
         "| --- | ---: | ---: | --- |",
@@ -280,6 +284,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="landing files, warehouse, dbt target and logs (default data/bench/<customers>)")
     parser.add_argument("--output", type=Path, default=None, help="write the Markdown report here too")
     parser.add_argument("--keep-landing", action="store_true", help="keep the landing files afterwards")
+    parser.add_argument("--baseline-memory-limit", default=None,
+                        help="DuckDB memory_limit of the baseline script only (default: the profile's, "
+                             "as the builds); the report states both")
     args = parser.parse_args(argv)
 
     workdir = (args.workdir or REPO / "data" / "bench" / str(args.customers)).resolve()
@@ -301,6 +308,8 @@ def main(argv: list[str] | None = None) -> int:
         "DO_NOT_TRACK": "1",
     }
     settings = duckdb_settings(env)
+    baseline_settings = {**settings, **(
+        {"memory_limit": args.baseline_memory_limit} if args.baseline_memory_limit else {})}
     bench = Benchmark(workdir)
     checks: list[tuple[str, dict]] = []
     profiles: dict[str, list[tuple[str, float]]] = {}
@@ -323,8 +332,9 @@ def main(argv: list[str] | None = None) -> int:
         sql_path = workdir / f"baseline_{as_of.isoformat()}.sql"
         sql_path.write_text(render_baseline(as_of))
         step = bench.run(name, [PYTHON, "-c", BASELINE_RUNNER, str(database), str(sql_path)]
-                         + [f"{key}={value}" for key, value in settings.items()], env,
-                         note=f"as_of {as_of}", may_fail=True)
+                         + [f"{key}={value}" for key, value in baseline_settings.items()], env,
+                         note=f"as_of {as_of}, memory_limit {baseline_settings['memory_limit']}",
+                         may_fail=True)
         if not compare or step.failed:
             return
         counts = membership_mismatches(database)
@@ -370,7 +380,7 @@ def main(argv: list[str] | None = None) -> int:
         if build("incremental build", next_day, f"as_of {next_day}"):
             baseline("baseline (next day)", next_day, compare=True)
 
-    text = report(args, bench, checks, profiles)
+    text = report(args, bench, checks, profiles, settings["memory_limit"], baseline_settings["memory_limit"])
     print(text)
     if args.output:
         args.output.parent.mkdir(parents=True, exist_ok=True)

@@ -8,6 +8,7 @@ report has every step and ratio. Wall-clock figures are not asserted: the machin
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -49,7 +50,7 @@ def benchmark_run(tmp_path_factory: pytest.TempPathFactory) -> dict:
     output = workdir.parent / "report.md"
     result = subprocess.run(
         [sys.executable, str(BENCHMARK), "--customers", "300", "--days", "30", "--seed", "5",
-         "--workdir", str(workdir), "--output", str(output)],
+         "--workdir", str(workdir), "--output", str(output), "--baseline-memory-limit", "2GB"],
         cwd=REPO, capture_output=True, text=True,
     )
     return {"result": result, "output": output}
@@ -83,6 +84,16 @@ def test_report_has_every_step_and_ratio(benchmark_run: dict) -> None:
     for ratio in RATIOS:
         assert ratio in rows, f"report lacks the ratio {ratio!r}"
         float(rows[ratio][0])
+
+
+def test_baseline_runs_with_its_own_memory_limit_and_the_report_says_so(benchmark_run: dict) -> None:
+    assert benchmark_run["result"].returncode == 0
+    report = benchmark_run["output"].read_text()
+    rows = table_rows(report)
+    assert rows["baseline"][2].endswith("memory_limit 2GB"), rows["baseline"]
+    assert rows["baseline (next day)"][2].endswith("memory_limit 2GB"), rows["baseline (next day)"]
+    build_limit = os.environ.get("SEGMENTS_DUCKDB_MEMORY_LIMIT", "3GB")
+    assert f"{build_limit} for the loader and the builds; 2GB for the baseline." in report
 
 
 def test_baseline_rules_come_from_the_registry() -> None:
