@@ -5,7 +5,8 @@
     session whole.
 
     Incremental runs rebuild only the visitors touched by rows loaded after the table's
-    load high-water mark, or by events within var('incremental_lookback_days') of event
+    load high-water mark (events and orders each have their own: orders are loaded from
+    other files, often after the events), or by events within var('incremental_lookback_days') of event
     time before the newest one processed, and for each of them only
     from their restart point: the earliest existing session that a new event or order could
     reach (ended within the inactivity gap before it). The replace_from_earliest strategy
@@ -76,6 +77,9 @@ placed_orders as (
     high_water_mark as (
         select
             max(max_loaded_at) as loaded_through,
+            coalesce(
+                max(orders_max_loaded_at), cast('1900-01-01' as {{ dbt.type_timestamp() }})
+            ) as orders_loaded_through,
             max(ended_at) as occurred_through
         from {{ this }}
     ),
@@ -97,7 +101,9 @@ placed_orders as (
         select placed_orders.*
         from placed_orders
         cross join high_water_mark
-        where {{ touched_since_high_water_mark('placed_orders.loaded_at', 'placed_orders.ordered_at') }}
+        where {{ touched_since_high_water_mark(
+            'placed_orders.loaded_at', 'placed_orders.ordered_at', 'high_water_mark.orders_loaded_through'
+        ) }}
     ),
 
     dirty_points as (
@@ -258,7 +264,8 @@ recomputed_sessions as (
                 and placed_orders.ordered_at <= {{ dbt.dateadd('minute', gap_minutes, 'sessions_joined.ended_at') }}
         ) as is_converted,
         sessions_joined.last_add_to_cart_at,
-        sessions_joined.max_loaded_at
+        sessions_joined.max_loaded_at,
+        (select max(placed_orders.loaded_at) from placed_orders) as orders_max_loaded_at
     from sessions_joined
 ),
 
