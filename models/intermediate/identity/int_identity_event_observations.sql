@@ -39,24 +39,29 @@ stg_email__events as (
         from {{ this }}
     ),
 
-    -- Touched identifiers, read straight from the staged events: DuckDB materialises a
-    -- CTE that is read twice, and the events CTEs are every event.
-    touched_web_identifiers as (
-        select staged_events.anonymous_id as identifier_value
+    -- The touched web events, read straight from the staged events (DuckDB materialises
+    -- a CTE that is read twice, and stg_web__events is every event); this one is read
+    -- twice, once per identifier column, and holds only the events of the run.
+    touched_web_events as (
+        select
+            staged_events.anonymous_id,
+            staged_events.user_id
         from {{ ref('stg_web__events') }} as staged_events
         cross join high_water_mark
         where staged_events.occurred_at < {{ as_of_cutoff() }}
-            and staged_events.anonymous_id is not null
             and {{ touched_since_high_water_mark('staged_events.loaded_at', 'staged_events.occurred_at') }}
+    ),
+
+    touched_web_identifiers as (
+        select anonymous_id as identifier_value
+        from touched_web_events
+        where anonymous_id is not null
 
         union
 
-        select staged_events.user_id as identifier_value
-        from {{ ref('stg_web__events') }} as staged_events
-        cross join high_water_mark
-        where staged_events.occurred_at < {{ as_of_cutoff() }}
-            and staged_events.user_id is not null
-            and {{ touched_since_high_water_mark('staged_events.loaded_at', 'staged_events.occurred_at') }}
+        select user_id as identifier_value
+        from touched_web_events
+        where user_id is not null
     ),
 
     touched_emails as (

@@ -6,10 +6,10 @@
 
     Incremental runs rebuild only the visitors touched by rows loaded after the table's
     load high-water mark (events and orders each have their own: orders are loaded from
-    other files, often after the events), or by events within var('incremental_lookback_days') of event
-    time before the newest one processed, and for each of them only
-    from their restart point: the earliest existing session that a new event or order could
-    reach (ended within the inactivity gap before it). The replace_from_earliest strategy
+    other files, often after the events), or by events within
+    var('incremental_lookback_days') of event time before the newest one processed, and
+    for each of them only from their restart point: the earliest existing session that a
+    new event or order could reach (ended within the inactivity gap before it). The replace_from_earliest strategy
     then deletes each touched visitor's sessions from the first recomputed one on and
     inserts the recomputed ones; sessions before the restart point stay as they are.
 -#}
