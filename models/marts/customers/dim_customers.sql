@@ -22,20 +22,16 @@ stg_crm__consent_events as (
     select * from {{ ref('stg_crm__consent_events') }}
 ),
 
-int_orders_enriched as (
-    select * from {{ ref('int_orders_enriched') }}
+int_customer_order_summary as (
+    select * from {{ ref('int_customer_order_summary') }}
 ),
 
-int_customer_web_activity_daily as (
-    select * from {{ ref('int_customer_web_activity_daily') }}
+int_customer_web_summary as (
+    select * from {{ ref('int_customer_web_summary') }}
 ),
 
-int_customer_email_activity_daily as (
-    select * from {{ ref('int_customer_email_activity_daily') }}
-),
-
-int_customer_email_campaigns as (
-    select * from {{ ref('int_customer_email_campaigns') }}
+int_customer_email_summary as (
+    select * from {{ ref('int_customer_email_summary') }}
 ),
 
 -- customers and their identifiers
@@ -173,82 +169,6 @@ consent_current as (
     group by customer_id
 ),
 
--- orders
-
-order_summary as (
-    select
-        customer_id,
-        sum(case when is_counted_order then 1 else 0 end) as orders_lifetime,
-        {{ sum_over_last_days('1', 'ordered_date', 30, condition='is_counted_order') }} as orders_last_30_days,
-        {{ sum_over_last_days('1', 'ordered_date', 90, condition='is_counted_order') }} as orders_last_90_days,
-        {{ sum_over_last_days('1', 'ordered_date', 365, condition='is_counted_order') }} as orders_last_365_days,
-        sum(counted_revenue_usd) as lifetime_revenue_usd,
-        min(case when is_counted_order then ordered_at end) as first_order_at,
-        max(case when is_counted_order then ordered_at end) as last_order_at,
-        max(case when not is_credit_note then ordered_at end) as last_placed_order_at
-    from int_orders_enriched
-    where customer_id is not null
-        and ordered_at < {{ as_of_cutoff() }}
-    group by customer_id
-),
-
--- web
-
-web_summary as (
-    select
-        customer_id,
-        {{ sum_over_last_days('sessions', 'activity_date', 7) }} as sessions_last_7_days,
-        {{ sum_over_last_days('sessions', 'activity_date', 30) }} as sessions_last_30_days,
-        {{ sum_over_last_days('page_views', 'activity_date', 7) }} as page_views_last_7_days,
-        {{ sum_over_last_days('page_views', 'activity_date', 30) }} as page_views_last_30_days,
-        min(first_session_started_at) as first_visit_at,
-        max(last_session_started_at) as last_visit_at,
-        max(last_add_to_cart_at) as last_add_to_cart_at
-    from int_customer_web_activity_daily
-    where activity_date <= {{ as_of }}
-    group by customer_id
-),
-
--- email
-
-email_summary as (
-    select
-        customer_id,
-        {{ sum_over_last_days('campaigns_sent', 'activity_date', 30) }} as emails_sent_last_30_days,
-        {{ sum_over_last_days('campaigns_sent', 'activity_date', 90) }} as emails_sent_last_90_days,
-        {{ sum_over_last_days('campaigns_opened', 'activity_date', 30) }} as emails_opened_last_30_days,
-        {{ sum_over_last_days('campaigns_opened', 'activity_date', 90) }} as emails_opened_last_90_days,
-        {{ sum_over_last_days('campaigns_clicked', 'activity_date', 30) }} as emails_clicked_last_30_days,
-        {{ sum_over_last_days('campaigns_clicked', 'activity_date', 90) }} as emails_clicked_last_90_days,
-        max(last_opened_at) as last_email_opened_at
-    from int_customer_email_activity_daily
-    where activity_date <= {{ as_of }}
-    group by customer_id
-),
-
-marketing_sends_ranked as (
-    select
-        customer_id,
-        was_opened,
-        row_number() over (
-            partition by customer_id
-            order by first_sent_at desc, campaign_id desc
-        ) as send_recency
-    from int_customer_email_campaigns
-    where is_marketing
-        and was_sent
-        and first_sent_at < {{ as_of_cutoff() }}
-),
-
-last_three_campaigns as (
-    select
-        customer_id,
-        count(*) = 3 and min(case when was_opened then 1 else 0 end) = 1 as opened_last_3_campaigns
-    from marketing_sends_ranked
-    where send_recency <= 3
-    group by customer_id
-),
-
 -- sign-up: the earliest of CRM sign-up, first counted order and first visit; a customer
 -- with none of them (known only from email) falls back to when they were first seen
 
@@ -257,17 +177,17 @@ signup_fallbacks as (
         customers.customer_id,
         coalesce(
             customer_signups.crm_signed_up_at,
-            order_summary.first_order_at,
-            web_summary.first_visit_at,
+            int_customer_order_summary.first_order_at,
+            int_customer_web_summary.first_visit_at,
             first_seen.first_seen_at
         ) as fallback_at
     from customers
     left join customer_signups
         on customers.customer_id = customer_signups.customer_id
-    left join order_summary
-        on customers.customer_id = order_summary.customer_id
-    left join web_summary
-        on customers.customer_id = web_summary.customer_id
+    left join int_customer_order_summary
+        on customers.customer_id = int_customer_order_summary.customer_id
+    left join int_customer_web_summary
+        on customers.customer_id = int_customer_web_summary.customer_id
     left join first_seen
         on customers.customer_id = first_seen.customer_id
 ),
@@ -286,32 +206,32 @@ joined as (
         primary_contacts.lifecycle_stage as crm_lifecycle_stage,
         least(
             coalesce(customer_signups.crm_signed_up_at, signup_fallbacks.fallback_at),
-            coalesce(order_summary.first_order_at, signup_fallbacks.fallback_at),
-            coalesce(web_summary.first_visit_at, signup_fallbacks.fallback_at)
+            coalesce(int_customer_order_summary.first_order_at, signup_fallbacks.fallback_at),
+            coalesce(int_customer_web_summary.first_visit_at, signup_fallbacks.fallback_at)
         ) as earliest_seen_at,
-        order_summary.first_order_at,
-        order_summary.last_order_at,
-        order_summary.last_placed_order_at,
-        web_summary.first_visit_at,
-        web_summary.last_visit_at,
-        web_summary.last_add_to_cart_at,
-        email_summary.last_email_opened_at,
-        coalesce(order_summary.orders_lifetime, 0) as orders_lifetime,
-        coalesce(order_summary.orders_last_30_days, 0) as orders_last_30_days,
-        coalesce(order_summary.orders_last_90_days, 0) as orders_last_90_days,
-        coalesce(order_summary.orders_last_365_days, 0) as orders_last_365_days,
-        coalesce(order_summary.lifetime_revenue_usd, 0) as lifetime_revenue_usd,
-        coalesce(email_summary.emails_sent_last_30_days, 0) as emails_sent_last_30_days,
-        coalesce(email_summary.emails_sent_last_90_days, 0) as emails_sent_last_90_days,
-        coalesce(email_summary.emails_opened_last_30_days, 0) as emails_opened_last_30_days,
-        coalesce(email_summary.emails_opened_last_90_days, 0) as emails_opened_last_90_days,
-        coalesce(email_summary.emails_clicked_last_30_days, 0) as emails_clicked_last_30_days,
-        coalesce(email_summary.emails_clicked_last_90_days, 0) as emails_clicked_last_90_days,
-        coalesce(last_three_campaigns.opened_last_3_campaigns, false) as opened_last_3_campaigns,
-        coalesce(web_summary.sessions_last_7_days, 0) as sessions_last_7_days,
-        coalesce(web_summary.sessions_last_30_days, 0) as sessions_last_30_days,
-        coalesce(web_summary.page_views_last_7_days, 0) as page_views_last_7_days,
-        coalesce(web_summary.page_views_last_30_days, 0) as page_views_last_30_days,
+        int_customer_order_summary.first_order_at,
+        int_customer_order_summary.last_order_at,
+        int_customer_order_summary.last_placed_order_at,
+        int_customer_web_summary.first_visit_at,
+        int_customer_web_summary.last_visit_at,
+        int_customer_web_summary.last_add_to_cart_at,
+        int_customer_email_summary.last_opened_at as last_email_opened_at,
+        coalesce(int_customer_order_summary.orders_lifetime, 0) as orders_lifetime,
+        coalesce(int_customer_order_summary.orders_last_30_days, 0) as orders_last_30_days,
+        coalesce(int_customer_order_summary.orders_last_90_days, 0) as orders_last_90_days,
+        coalesce(int_customer_order_summary.orders_last_365_days, 0) as orders_last_365_days,
+        coalesce(int_customer_order_summary.lifetime_revenue_usd, 0) as lifetime_revenue_usd,
+        coalesce(int_customer_email_summary.campaigns_sent_last_30_days, 0) as emails_sent_last_30_days,
+        coalesce(int_customer_email_summary.campaigns_sent_last_90_days, 0) as emails_sent_last_90_days,
+        coalesce(int_customer_email_summary.campaigns_opened_last_30_days, 0) as emails_opened_last_30_days,
+        coalesce(int_customer_email_summary.campaigns_opened_last_90_days, 0) as emails_opened_last_90_days,
+        coalesce(int_customer_email_summary.campaigns_clicked_last_30_days, 0) as emails_clicked_last_30_days,
+        coalesce(int_customer_email_summary.campaigns_clicked_last_90_days, 0) as emails_clicked_last_90_days,
+        coalesce(int_customer_email_summary.opened_last_3_campaigns, false) as opened_last_3_campaigns,
+        coalesce(int_customer_web_summary.sessions_last_7_days, 0) as sessions_last_7_days,
+        coalesce(int_customer_web_summary.sessions_last_30_days, 0) as sessions_last_30_days,
+        coalesce(int_customer_web_summary.page_views_last_7_days, 0) as page_views_last_7_days,
+        coalesce(int_customer_web_summary.page_views_last_30_days, 0) as page_views_last_30_days,
         coalesce(consent_current.has_email_consent, false) as has_email_consent,
         coalesce(consent_current.has_sms_consent, false) as has_sms_consent,
         coalesce(consent_current.has_ads_consent, false) as has_ads_consent
@@ -330,14 +250,12 @@ joined as (
             and emails_ranked.email_rank = 1
     left join consent_current
         on customers.customer_id = consent_current.customer_id
-    left join order_summary
-        on customers.customer_id = order_summary.customer_id
-    left join web_summary
-        on customers.customer_id = web_summary.customer_id
-    left join email_summary
-        on customers.customer_id = email_summary.customer_id
-    left join last_three_campaigns
-        on customers.customer_id = last_three_campaigns.customer_id
+    left join int_customer_order_summary
+        on customers.customer_id = int_customer_order_summary.customer_id
+    left join int_customer_web_summary
+        on customers.customer_id = int_customer_web_summary.customer_id
+    left join int_customer_email_summary
+        on customers.customer_id = int_customer_email_summary.customer_id
 ),
 
 -- recency in days and RFM quintiles among customers with a counted order; tied values

@@ -1,0 +1,83 @@
+-- One row per customer with at least one marketing campaign at or before the as_of day:
+-- campaigns sent in the last 30 and 90 days and how many of those were opened and clicked,
+-- the latest open, and whether the last three marketing sends were all opened. A
+-- campaign counts on the day it was first sent to the customer (or first reached them,
+-- for campaigns without a recorded send), so opens and clicks are counted against the
+-- send and rates stay within 0..1.
+with
+
+int_customer_email_campaigns as (
+    select * from {{ ref('int_customer_email_campaigns') }}
+),
+
+marketing_campaigns as (
+    select
+        customer_id,
+        campaign_id,
+        activity_date,
+        was_sent,
+        was_opened,
+        was_clicked,
+        first_sent_at,
+        last_opened_at
+    from int_customer_email_campaigns
+    where is_marketing
+        and activity_date <= {{ as_of_date() }}
+),
+
+window_counts as (
+    select
+        customer_id,
+        {{ sum_over_last_days('1', 'activity_date', 30, condition='was_sent') }} as campaigns_sent_last_30_days,
+        {{ sum_over_last_days('1', 'activity_date', 90, condition='was_sent') }} as campaigns_sent_last_90_days,
+        {{ sum_over_last_days('1', 'activity_date', 30, condition='was_sent and was_opened') }}
+            as campaigns_opened_last_30_days,
+        {{ sum_over_last_days('1', 'activity_date', 90, condition='was_sent and was_opened') }}
+            as campaigns_opened_last_90_days,
+        {{ sum_over_last_days('1', 'activity_date', 30, condition='was_sent and was_clicked') }}
+            as campaigns_clicked_last_30_days,
+        {{ sum_over_last_days('1', 'activity_date', 90, condition='was_sent and was_clicked') }}
+            as campaigns_clicked_last_90_days,
+        max(last_opened_at) as last_opened_at
+    from marketing_campaigns
+    group by customer_id
+),
+
+sends_ranked as (
+    select
+        customer_id,
+        was_opened,
+        row_number() over (
+            partition by customer_id
+            order by first_sent_at desc, campaign_id desc
+        ) as send_recency
+    from marketing_campaigns
+    where was_sent
+),
+
+last_three_sends as (
+    select
+        customer_id,
+        count(*) = 3 and min(case when was_opened then 1 else 0 end) = 1 as opened_last_3_campaigns
+    from sends_ranked
+    where send_recency <= 3
+    group by customer_id
+),
+
+final as (
+    select
+        window_counts.customer_id,
+        window_counts.campaigns_sent_last_30_days,
+        window_counts.campaigns_sent_last_90_days,
+        window_counts.campaigns_opened_last_30_days,
+        window_counts.campaigns_opened_last_90_days,
+        window_counts.campaigns_clicked_last_30_days,
+        window_counts.campaigns_clicked_last_90_days,
+        window_counts.last_opened_at,
+        coalesce(last_three_sends.opened_last_3_campaigns, false) as opened_last_3_campaigns
+    from window_counts
+    left join last_three_sends
+        on window_counts.customer_id = last_three_sends.customer_id
+)
+
+select * from final
