@@ -26,6 +26,15 @@ return to those of an earlier successful build (a reverted commit). The records 
 the warehouse, so a deleted warehouse forgets them. The gate writes only while dbt is not
 running (DuckDB allows one writer).
 
+Row accounting on the event-sized sources (the ``raw_rows_accounted_for`` tests with a
+``window_days``) needs to see each load once. When the build is of the whole project (no
+selection, no ``--full-refresh``) and an earlier whole-project build succeeded here, the
+gate passes that build's ledger mark as the var ``raw_rows_accounted_after``, so the tests
+account for exactly the rows loaded since the last build that accounted for the ones
+before. Without such a build (the first one, or after failures only) the tests fall back
+to their ``window_days``. A var given by the caller is left as it is. The var is not part
+of the fingerprint: it follows from the recorded builds.
+
 Usage::
 
     python scripts/scheduled_build.py [--force] [--dbt PATH] [--project-dir DIR]
@@ -66,6 +75,12 @@ DATABASE_ENV_VAR = "SEGMENTS_DUCKDB_PATH"
 DEFAULT_DATABASE = "data/warehouse.duckdb"
 DBT_ENV_VAR = "SEGMENTS_DBT_EXECUTABLE"
 DEFAULT_DBT_ARGS = ("--exclude-resource-type", "unit_test")
+ACCOUNTED_AFTER_VAR = "raw_rows_accounted_after"
+# Arguments after which a build does not run every data test over every model's new rows.
+PARTIAL_BUILD_FLAGS = frozenset({
+    "-s", "--select", "--selector", "--exclude", "-m", "--models",
+    "--resource-type", "--resource-types", "--full-refresh", "-f",
+})
 
 LEDGER_TABLE = "raw.ingestion_ledger"
 RECORD_SCHEMA = "ops"
@@ -178,6 +193,23 @@ def normalised_dbt_args(dbt_args: list[str]) -> tuple[list[str], dict[str, Any]]
         cli_vars
     )
     return args, cli_vars
+
+
+def is_whole_project_build(dbt_args: list[str]) -> bool:
+    """No selection and no full refresh: every data test sees the rows loaded since."""
+    return not any(arg.split("=", 1)[0] in PARTIAL_BUILD_FLAGS for arg in dbt_args)
+
+
+def with_var(dbt_args: list[str], name: str, value: str) -> list[str]:
+    """The arguments with one more var, merged into the (last) --vars as dbt reads it."""
+    found = vars_argument(dbt_args)
+    if found is None:
+        return [*dbt_args, "--vars", canonical({name: value})]
+    position, text = found
+    args = list(dbt_args)
+    merged = canonical({**parse_cli_vars(text), name: value})
+    args[position] = ("--vars=" if args[position].startswith("--vars=") else "") + merged
+    return args
 
 
 # ------------------------------------------------------------------------- project
@@ -345,6 +377,15 @@ def ledger_high_water_mark(con: duckdb.DuckDBPyConnection) -> dict[str, Any] | N
     }
 
 
+def recorded_parts(text: str | None) -> dict[str, Any]:
+    """A build record's fingerprint parts; {} when unreadable."""
+    try:
+        parts = json.loads(text)
+    except (TypeError, ValueError):
+        return {}
+    return parts if isinstance(parts, dict) else {}
+
+
 def last_build(con: duckdb.DuckDBPyConnection) -> LastBuild | None:
     if not relation_exists(con, RECORD_TABLE):
         return None
@@ -354,20 +395,35 @@ def last_build(con: duckdb.DuckDBPyConnection) -> LastBuild | None:
     ).fetchone()
     if row is None:
         return None
-    try:
-        parts = json.loads(row[2])
-    except (TypeError, ValueError):
-        parts = {}
-    return LastBuild(row[0], row[1], parts, row[3], row[4])
+    return LastBuild(row[0], row[1], recorded_parts(row[2]), row[3], row[4])
 
 
-def read_warehouse(database: Path) -> tuple[dict[str, Any] | None, LastBuild | None]:
-    """Ledger high-water mark and last recorded build, read-only; (None, None) if absent."""
+def last_accounted_load(con: duckdb.DuckDBPyConnection) -> str | None:
+    """Ledger mark (newest loaded_at) of the newest successful whole-project build."""
+    if not relation_exists(con, RECORD_TABLE):
+        return None
+    records = con.execute(
+        f"SELECT fingerprint_parts FROM {RECORD_TABLE} "
+        f"WHERE dbt_exit_code = 0 ORDER BY build_number DESC"
+    ).fetchall()
+    for (text,) in records:
+        parts = recorded_parts(text)
+        if not parts or not is_whole_project_build(parts.get("dbt_args") or []):
+            continue
+        loaded_at = (parts.get("ledger") or {}).get("last_loaded_at")
+        return datetime.fromisoformat(loaded_at).strftime("%Y-%m-%d %H:%M:%S.%f") if loaded_at else None
+    return None
+
+
+def read_warehouse(
+    database: Path,
+) -> tuple[dict[str, Any] | None, LastBuild | None, str | None]:
+    """Ledger high-water mark, last recorded build and last accounted load, read-only."""
     if not database.exists():
-        return None, None
+        return None, None, None
     con = open_warehouse(database, read_only=True)
     try:
-        return ledger_high_water_mark(con), last_build(con)
+        return ledger_high_water_mark(con), last_build(con), last_accounted_load(con)
     except duckdb.Error as exc:
         raise WarehouseUnavailable(f"cannot read warehouse {database}: {first_line(exc)}") from None
     finally:
@@ -557,7 +613,7 @@ def main(argv: list[str] | None = None) -> int:
         if not (project_dir / "dbt_project.yml").is_file():
             raise UsageError(f"{project_dir} is not a dbt project (no dbt_project.yml)")
         database = warehouse_path(project_dir)
-        ledger, previous = read_warehouse(database)
+        ledger, previous, accounted_after = read_warehouse(database)
         # as_of defaults to today when the fingerprint is taken; a build that dbt starts
         # just after midnight records the day before and is merely repeated once.
         parts = fingerprint_parts(project_dir, dbt_args, ledger, started_at.strftime("%Y-%m-%d"))
@@ -580,6 +636,17 @@ def main(argv: list[str] | None = None) -> int:
             f"fingerprint {fingerprint[:12]} ({describe(parts)})"
         )
         check_dbt(command[0])
+        _, cli_vars = normalised_dbt_args(dbt_args)
+        if (
+            accounted_after is not None
+            and is_whole_project_build(dbt_args)
+            and ACCOUNTED_AFTER_VAR not in cli_vars
+        ):
+            command = [dbt, "build", *with_var(dbt_args, ACCOUNTED_AFTER_VAR, accounted_after)]
+            print(
+                f"scheduled build: row accounting covers the rows loaded after {accounted_after} "
+                f"(the last successful whole-project build's loads)"
+            )
         build_number = record_start(database, fingerprint, parts, command[1:], started_at)
         clock = time.monotonic()
         try:

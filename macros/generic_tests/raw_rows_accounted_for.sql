@@ -8,15 +8,24 @@
     a usable row of the window is a duplicate unless it is the first delivery of a key
     with no usable delivery before the window; the earlier keys are looked up only for
     the keys of the window, so the check reads the window, not the whole history. The var
-    `raw_rows_accounting_full: true` forces the whole-table check. -#}
+    `raw_rows_accounted_after` (a timestamp, passed by scripts/scheduled_build.py: the
+    loads of the last successful whole-project build) replaces the `window_days` window
+    with the rows loaded after it, so each load is accounted for by the first build that
+    succeeds after it, however long ago. The var `raw_rows_accounting_full: true` forces
+    the whole-table check. -#}
 {% test raw_rows_accounted_for(model, base_model, staged_model, quarantine_model, source_table, natural_key, window_days=none) %}
 {%- set windowed = window_days is not none and not var('raw_rows_accounting_full', false) -%}
+{%- set accounted_after = raw_rows_accounted_after() -%}
 with
 
 {% if windowed %}
 window_start as (
+    {%- if accounted_after %}
+    select cast('{{ accounted_after }}' as {{ dbt.type_timestamp() }}) as loaded_after
+    {%- else %}
     select {{ dbt.dateadd('day', -1 * (window_days | int), 'max(_loaded_at)') }} as loaded_after
     from {{ model }}
+    {%- endif %}
 ),
 
 raw_rows as (

@@ -217,7 +217,9 @@ def test_changed_as_of_triggers_a_build_and_equal_vars_skip(warehouse, gate, fak
     code, out, _ = gate("--", "--vars", "{as_of: 2026-01-02}")
     assert code == 0 and len(calls(fake_dbt)) == 2
     assert "as_of, dbt_args, vars" in out
-    assert calls(fake_dbt)[-1]["args"] == ["build", "--vars", "{as_of: 2026-01-02}"]
+    [build, flag, passed_vars] = calls(fake_dbt)[-1]["args"]
+    assert (build, flag) == ("build", "--vars")
+    assert json.loads(passed_vars)["as_of"] == "2026-01-02"
     assert json.loads(builds(warehouse)[-1][2])["as_of"] == "2026-01-02"
 
 
@@ -264,6 +266,75 @@ def test_other_dbt_arguments_are_passed_through_and_count(warehouse, gate, fake_
     assert calls(fake_dbt)[-1]["args"] == ["build", "--select", "customers"]
     gate()
     assert len(calls(fake_dbt)) == 2
+
+
+# ------------------------------------------------------------------ row accounting
+
+
+def ledger_mark(database: Path, build_number: int) -> str:
+    """The ledger mark a recorded build saw, as the gate passes it to dbt."""
+    parts = json.loads(builds(database)[build_number - 1][2])
+    return datetime.fromisoformat(parts["ledger"]["last_loaded_at"]).strftime(
+        "%Y-%m-%d %H:%M:%S.%f"
+    )
+
+
+def accounted_after(call: dict) -> str | None:
+    args = call["args"]
+    if "--vars" not in args:
+        return None
+    return json.loads(args[args.index("--vars") + 1]).get("raw_rows_accounted_after")
+
+
+def test_row_accounting_starts_after_the_last_successful_whole_project_build(
+    warehouse, landing, gate, fake_dbt, monkeypatch
+):
+    gate()
+    # The first build has no earlier one: the tests use their own window.
+    assert accounted_after(calls(fake_dbt)[0]) is None
+    first_mark = ledger_mark(warehouse, 1)
+    web_events_file(landing, "2026-01-02")
+    load_sources.run(landing, warehouse)
+    code, out, _ = gate()
+    assert code == 0
+    assert accounted_after(calls(fake_dbt)[1]) == first_mark
+    assert calls(fake_dbt)[1]["args"][:3] == ["build", "--exclude-resource-type", "unit_test"]
+    assert f"rows loaded after {first_mark}" in out
+    # The passed var is not part of the fingerprint: nothing new still skips.
+    assert "skipped" in gate()[1]
+    # A failed build does not move the mark: its tests may not have run.
+    second_mark = ledger_mark(warehouse, 2)
+    assert second_mark > first_mark
+    web_events_file(landing, "2026-01-03")
+    load_sources.run(landing, warehouse)
+    monkeypatch.setenv("FAKE_DBT_EXIT", "1")
+    gate()
+    monkeypatch.setenv("FAKE_DBT_EXIT", "0")
+    gate()
+    assert [accounted_after(call) for call in calls(fake_dbt)[2:]] == [second_mark, second_mark]
+
+
+def test_partial_builds_neither_get_nor_move_the_row_accounting_mark(
+    warehouse, landing, gate, fake_dbt
+):
+    gate()
+    first_mark = ledger_mark(warehouse, 1)
+    web_events_file(landing, "2026-01-02")
+    load_sources.run(landing, warehouse)
+    gate("--", "--select", "customers")
+    gate("--", "--full-refresh")
+    assert calls(fake_dbt)[1]["args"] == ["build", "--select", "customers"]
+    assert calls(fake_dbt)[2]["args"] == ["build", "--full-refresh"]
+    gate("--", "--vars", "{as_of: 2026-01-02}")
+    passed = json.loads(calls(fake_dbt)[3]["args"][2])
+    assert passed == {"as_of": "2026-01-02", "raw_rows_accounted_after": first_mark}
+
+
+def test_row_accounting_var_given_by_the_caller_is_kept(warehouse, gate, fake_dbt):
+    gate()
+    given = "{raw_rows_accounted_after: '2020-01-01 00:00:00'}"
+    gate("--", "--vars", given)
+    assert calls(fake_dbt)[1]["args"] == ["build", "--vars", given]
 
 
 # ------------------------------------------------------------- failures and --force

@@ -136,6 +136,20 @@ def test_unique_combination_of_columns_counts_as_a_primary_key_test(tmp_path, ca
     assert code == 0, output
 
 
+def test_unique_across_loads_counts_as_unique_but_still_needs_not_null(tmp_path, capsys):
+    manifest = clean_manifest()
+    nodes = manifest["nodes"]
+    unique = nodes.pop(f"test.{PROJECT}.unique_dim_orders_id")
+    unique["test_metadata"] = {"name": "unique_across_loads", "kwargs": {"loaded_at_column": "loaded_at"}}
+    nodes[f"test.{PROJECT}.unique_across_loads_dim_orders_id"] = unique
+    code, output = run(tmp_path, manifest, capsys=capsys)
+    assert code == 0, output
+    del nodes[f"test.{PROJECT}.not_null_dim_orders_id"]
+    code, output = run(tmp_path, manifest, capsys=capsys)
+    assert code == 1
+    assert "primary_key_untested dim_orders: unique column(s) id not tested not_null" in output
+
+
 def test_staging_layout_rules(tmp_path, capsys):
     manifest = clean_manifest()
     nodes = manifest["nodes"]

@@ -1,0 +1,21 @@
+{#- Like `unique`, for a table that only grows by loads: fails for every value of the
+    column that occurs more than once. With the var `raw_rows_accounted_after` (scheduled
+    builds) only the values of rows loaded after it are looked up, against every row of
+    the table, since an older duplicate pair was found by an earlier build. -#}
+{% test unique_across_loads(model, column_name, loaded_at_column) %}
+{%- set accounted_after = raw_rows_accounted_after() -%}
+select
+    {{ column_name }},
+    count(*) as occurrences
+from {{ model }}
+where {{ column_name }} is not null
+    {%- if accounted_after %}
+    and {{ column_name }} in (
+        select {{ column_name }}
+        from {{ model }}
+        where {{ loaded_at_column }} > cast('{{ accounted_after }}' as {{ dbt.type_timestamp() }})
+    )
+    {%- endif %}
+group by {{ column_name }}
+having count(*) > 1
+{% endtest %}
