@@ -28,7 +28,7 @@ running (DuckDB allows one writer).
 
 Row accounting on the event-sized sources (the ``raw_rows_accounted_for`` tests with a
 ``window_days``) needs to see each load once. When the build is of the whole project (no
-selection, no ``--full-refresh``) and an earlier whole-project build succeeded here, the
+selection, no ``--full-refresh`` or ``--empty``, nothing but unit tests excluded) and an earlier whole-project build succeeded here, the
 gate passes that build's ledger mark as the var ``raw_rows_accounted_after``, so the tests
 account for exactly the rows loaded since the last build that accounted for the ones
 before. Without such a build (the first one, or after failures only) the tests fall back
@@ -79,8 +79,10 @@ ACCOUNTED_AFTER_VAR = "raw_rows_accounted_after"
 # Arguments after which a build does not run every data test over every model's new rows.
 PARTIAL_BUILD_FLAGS = frozenset({
     "-s", "--select", "--selector", "--exclude", "-m", "--models",
-    "--resource-type", "--resource-types", "--full-refresh", "-f",
+    "--resource-type", "--resource-types", "--full-refresh", "-f", "--empty", "--sample",
 })
+# Excluding resource types other than unit tests leaves data tests or models out too.
+EXCLUDE_TYPE_FLAGS = frozenset({"--exclude-resource-type", "--exclude-resource-types"})
 
 LEDGER_TABLE = "raw.ingestion_ledger"
 RECORD_SCHEMA = "ops"
@@ -196,8 +198,21 @@ def normalised_dbt_args(dbt_args: list[str]) -> tuple[list[str], dict[str, Any]]
 
 
 def is_whole_project_build(dbt_args: list[str]) -> bool:
-    """No selection and no full refresh: every data test sees the rows loaded since."""
-    return not any(arg.split("=", 1)[0] in PARTIAL_BUILD_FLAGS for arg in dbt_args)
+    """No selection, no full refresh and only unit tests excluded: every data test sees
+    every model's rows loaded since the last build."""
+    excluding_types = False
+    for arg in dbt_args:
+        if arg.startswith("-"):
+            flag, _, value = arg.partition("=")
+            if flag in PARTIAL_BUILD_FLAGS:
+                return False
+            excluding_types = flag in EXCLUDE_TYPE_FLAGS
+            values = [value] if value else []
+        else:
+            values = [arg]
+        if excluding_types and any(value != "unit_test" for value in values):
+            return False
+    return True
 
 
 def with_var(dbt_args: list[str], name: str, value: str) -> list[str]:

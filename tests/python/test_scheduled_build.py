@@ -321,12 +321,18 @@ def test_partial_builds_neither_get_nor_move_the_row_accounting_mark(
     first_mark = ledger_mark(warehouse, 1)
     web_events_file(landing, "2026-01-02")
     load_sources.run(landing, warehouse)
-    gate("--", "--select", "customers")
-    gate("--", "--full-refresh")
-    assert calls(fake_dbt)[1]["args"] == ["build", "--select", "customers"]
-    assert calls(fake_dbt)[2]["args"] == ["build", "--full-refresh"]
-    gate("--", "--vars", "{as_of: 2026-01-02}")
-    passed = json.loads(calls(fake_dbt)[3]["args"][2])
+    partial = [
+        ["--select", "customers"],
+        ["--full-refresh"],
+        ["--exclude-resource-type", "unit_test", "--exclude-resource-type", "test"],
+        ["--exclude-resource-types", "unit_test", "test"],
+        ["--empty"],
+    ]
+    for number, args in enumerate(partial, start=1):
+        gate("--", *args)
+        assert calls(fake_dbt)[number]["args"] == ["build", *args]
+    gate("--", "--exclude-resource-types=unit_test", "--vars", "{as_of: 2026-01-02}")
+    passed = json.loads(calls(fake_dbt)[-1]["args"][3])
     assert passed == {"as_of": "2026-01-02", "raw_rows_accounted_after": first_mark}
 
 
