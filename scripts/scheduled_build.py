@@ -28,12 +28,13 @@ running (DuckDB allows one writer).
 
 Row accounting on the event-sized sources (the ``raw_rows_accounted_for`` tests with a
 ``window_days``) needs to see each load once. When the build is of the whole project (no
-selection, no ``--full-refresh`` or ``--empty``, nothing but unit tests excluded) and an earlier whole-project build succeeded here, the
-gate passes that build's ledger mark as the var ``raw_rows_accounted_after``, so the tests
-account for exactly the rows loaded since the last build that accounted for the ones
-before. Without such a build (the first one, or after failures only) the tests fall back
-to their ``window_days``. A var given by the caller is left as it is. The var is not part
-of the fingerprint: it follows from the recorded builds.
+selection, no ``--full-refresh`` or ``--empty``, nothing but unit tests excluded) and an
+earlier whole-project build succeeded here, the gate passes that build's ledger mark as
+the var ``raw_rows_accounted_after``, so the tests account for exactly the rows loaded
+since the last build that accounted for the ones before. Without such a build (the first
+one, or after failures only) the tests fall back to their ``window_days``. A var given by
+the caller is left as it is. The var is not part of the fingerprint: it follows from the
+recorded builds.
 
 Usage::
 
