@@ -3,26 +3,33 @@
 -- the latest open, and whether the last three marketing sends were all opened. A
 -- campaign counts on the day it was first sent to the customer (or first reached them,
 -- for campaigns without a recorded send), so opens and clicks are counted against the
--- send and rates stay within 0..1.
+-- send and rates stay within 0..1. A campaign is marketing unless its definition says it
+-- is transactional; one whose definition has not arrived yet counts as marketing.
 with
 
 int_customer_email_campaigns as (
     select * from {{ ref('int_customer_email_campaigns') }}
 ),
 
+stg_email__campaigns as (
+    select * from {{ ref('stg_email__campaigns') }}
+),
+
 marketing_campaigns as (
     select
-        customer_id,
-        campaign_id,
-        activity_date,
-        was_sent,
-        was_opened,
-        was_clicked,
-        first_sent_at,
-        last_opened_at
+        int_customer_email_campaigns.customer_id,
+        int_customer_email_campaigns.campaign_id,
+        int_customer_email_campaigns.activity_date,
+        int_customer_email_campaigns.was_sent,
+        int_customer_email_campaigns.was_opened,
+        int_customer_email_campaigns.was_clicked,
+        int_customer_email_campaigns.first_sent_at,
+        int_customer_email_campaigns.last_opened_at
     from int_customer_email_campaigns
-    where is_marketing
-        and activity_date <= {{ as_of_date() }}
+    left join stg_email__campaigns
+        on int_customer_email_campaigns.campaign_id = stg_email__campaigns.campaign_id
+    where coalesce(stg_email__campaigns.is_marketing, true)
+        and int_customer_email_campaigns.activity_date <= {{ as_of_date() }}
 ),
 
 window_counts as (
