@@ -32,7 +32,7 @@ marketing_campaigns as (
         and int_customer_email_campaigns.activity_date <= {{ as_of_date() }}
 ),
 
-window_counts as (
+final as (
     select
         customer_id,
         {{ sum_over_last_days('1', 'activity_date', 30, condition='was_sent') }} as campaigns_sent_last_30_days,
@@ -45,46 +45,11 @@ window_counts as (
             as campaigns_clicked_last_30_days,
         {{ sum_over_last_days('1', 'activity_date', 90, condition='was_sent and was_clicked') }}
             as campaigns_clicked_last_90_days,
-        max(last_opened_at) as last_opened_at
+        max(last_opened_at) as last_opened_at,
+        {{ latest_n_all_true('was_opened', ['first_sent_at', 'campaign_id'], 3, row_filter='was_sent') }}
+            as opened_last_3_campaigns
     from marketing_campaigns
     group by customer_id
-),
-
-sends_ranked as (
-    select
-        customer_id,
-        was_opened,
-        row_number() over (
-            partition by customer_id
-            order by first_sent_at desc, campaign_id desc
-        ) as send_recency
-    from marketing_campaigns
-    where was_sent
-),
-
-last_three_sends as (
-    select
-        customer_id,
-        count(*) = 3 and min(case when was_opened then 1 else 0 end) = 1 as opened_last_3_campaigns
-    from sends_ranked
-    where send_recency <= 3
-    group by customer_id
-),
-
-final as (
-    select
-        window_counts.customer_id,
-        window_counts.campaigns_sent_last_30_days,
-        window_counts.campaigns_sent_last_90_days,
-        window_counts.campaigns_opened_last_30_days,
-        window_counts.campaigns_opened_last_90_days,
-        window_counts.campaigns_clicked_last_30_days,
-        window_counts.campaigns_clicked_last_90_days,
-        window_counts.last_opened_at,
-        coalesce(last_three_sends.opened_last_3_campaigns, false) as opened_last_3_campaigns
-    from window_counts
-    left join last_three_sends
-        on window_counts.customer_id = last_three_sends.customer_id
 )
 
 select * from final
