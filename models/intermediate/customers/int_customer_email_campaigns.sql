@@ -25,7 +25,8 @@
 
 with
 
-int_email_recipient_campaigns as (
+-- read in several places below: inlined, not materialised whole
+int_email_recipient_campaigns as {{ not_materialized() }} (
     select * from {{ ref('int_email_recipient_campaigns') }}
 ),
 

@@ -11,7 +11,7 @@ int_orders_enriched as (
 final as (
     select
         customer_id,
-        sum(case when is_counted_order then 1 else 0 end) as orders_lifetime,
+        count(case when is_counted_order then 1 end) as orders_lifetime,
         {{ sum_over_last_days('1', 'ordered_date', 30, condition='is_counted_order') }} as orders_last_30_days,
         {{ sum_over_last_days('1', 'ordered_date', 90, condition='is_counted_order') }} as orders_last_90_days,
         {{ sum_over_last_days('1', 'ordered_date', 365, condition='is_counted_order') }} as orders_last_365_days,

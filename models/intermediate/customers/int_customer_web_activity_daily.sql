@@ -35,7 +35,8 @@
 
 with
 
-int_web_sessions as (
+-- read in several places below: inlined, not materialised whole
+int_web_sessions as {{ not_materialized() }} (
     select * from {{ ref('int_web_sessions') }}
 ),
 
@@ -220,11 +221,11 @@ days_aggregated as (
         customer_id,
         session_date as activity_date,
         count(*) as sessions,
-        sum(page_views) as page_views,
-        sum(product_views) as product_views,
-        sum(cart_adds) as cart_adds,
-        sum(checkout_starts) as checkout_starts,
-        sum(case when is_converted then 1 else 0 end) as converted_sessions,
+        cast(sum(page_views) as {{ dbt.type_bigint() }}) as page_views,
+        cast(sum(product_views) as {{ dbt.type_bigint() }}) as product_views,
+        cast(sum(cart_adds) as {{ dbt.type_bigint() }}) as cart_adds,
+        cast(sum(checkout_starts) as {{ dbt.type_bigint() }}) as checkout_starts,
+        count(case when is_converted then 1 end) as converted_sessions,
         min(started_at) as first_session_started_at,
         max(started_at) as last_session_started_at,
         max(last_add_to_cart_at) as last_add_to_cart_at,

@@ -83,8 +83,8 @@ pairs_aggregated as (
         max(case when event_type = 'open' then occurred_at end) as last_opened_at,
         min(case when event_type = 'click' then occurred_at end) as first_clicked_at,
         max(case when event_type = 'click' then occurred_at end) as last_clicked_at,
-        sum(case when event_type = 'open' then 1 else 0 end) as opens,
-        sum(case when event_type = 'click' then 1 else 0 end) as clicks,
+        count(case when event_type = 'open' then 1 end) as opens,
+        count(case when event_type = 'click' then 1 end) as clicks,
         max(loaded_at) as max_loaded_at
     from events_to_aggregate
     group by

@@ -55,9 +55,7 @@ link_counts as (
         identifier_type,
         identifier_value,
         count(*) as link_count,
-        sum(
-            case when neighbour_type = 'shop_customer_id' then 1 else 0 end
-        ) as linked_shop_account_count
+        count(case when neighbour_type = 'shop_customer_id' then 1 end) as linked_shop_account_count
     from person_level_neighbours
     group by
         identifier_type,

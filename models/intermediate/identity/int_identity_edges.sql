@@ -21,7 +21,7 @@ observed_pairs as (
         evidence_source as edge_source,
         min(first_seen_at) as first_seen_at,
         max(last_seen_at) as last_seen_at,
-        sum(evidence_count) as evidence_count
+        cast(sum(evidence_count) as {{ dbt.type_bigint() }}) as evidence_count
     from int_identity_observations
     where linked_identifier_value is not null
     group by

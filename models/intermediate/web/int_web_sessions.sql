@@ -218,10 +218,10 @@ sessions_joined as (
         max(case when is_session_start = 1 then utm_campaign end) as utm_campaign,
         max(case when is_session_start = 1 then device_type end) as device_type,
         count(*) as events,
-        sum(case when event_type = 'page_view' then 1 else 0 end) as page_views,
-        sum(case when event_type = 'product_view' then 1 else 0 end) as product_views,
-        sum(case when event_type = 'add_to_cart' then 1 else 0 end) as cart_adds,
-        sum(case when event_type = 'checkout_start' then 1 else 0 end) as checkout_starts,
+        count(case when event_type = 'page_view' then 1 end) as page_views,
+        count(case when event_type = 'product_view' then 1 end) as product_views,
+        count(case when event_type = 'add_to_cart' then 1 end) as cart_adds,
+        count(case when event_type = 'checkout_start' then 1 end) as checkout_starts,
         max(case when event_type = 'add_to_cart' then occurred_at end) as last_add_to_cart_at,
         max(loaded_at) as max_loaded_at
     from session_numbered

@@ -49,7 +49,7 @@ segment_labels as (
     select
         customer_id,
         {{ dbt.listagg('segment_key', "'|'", 'order by segment_priority') }} as segment_keys,
-        sum(case when is_default_segment then 0 else 1 end) as matched_segment_count
+        cast(sum(case when is_default_segment then 0 else 1 end) as {{ dbt.type_bigint() }}) as matched_segment_count
     from fct_segment_memberships
     group by customer_id
 ),
