@@ -107,7 +107,7 @@ classified as (
 {% macro only_new_loads() -%}
     {%- if is_incremental() %}
     where _loaded_at > (
-        select coalesce(max(_loaded_at), cast('1900-01-01' as {{ dbt.type_timestamp() }})) from {{ this }}
+        select {{ mark_or_beginning('max(_loaded_at)') }} from {{ this }}
     )
     {%- endif %}
 {%- endmacro %}

@@ -52,6 +52,10 @@ email_customers as (
         from {{ this }}
     ),
 
+    unapplied_identity_changes as (
+        {{ unapplied_identity_changes(['email']) }}
+    ),
+
     touched_customers as (
         select email_customers.customer_id
         from int_email_recipient_campaigns
@@ -63,7 +67,7 @@ email_customers as (
 
         union
 
-        {{ reassigned_customers(['email']) }}
+        {{ reassigned_customers() }}
     ),
 
     recomputed_emails as (

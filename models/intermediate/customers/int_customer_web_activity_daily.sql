@@ -83,14 +83,8 @@ web_identifiers as (
         where anonymous_id is not null
     ),
 
-    reassigned_identifiers as (
-        select distinct
-            reassigned.identifier_type,
-            reassigned.identifier_value
-        from {{ ref('int_identifier_customer_changes') }} as reassigned
-        cross join high_water_mark
-        where reassigned.changed_at > high_water_mark.built_through
-            and reassigned.identifier_type in ('shop_customer_id', 'anonymous_id')
+    unapplied_identity_changes as (
+        {{ unapplied_identity_changes(['shop_customer_id', 'anonymous_id']) }}
     ),
 
     touched_identifiers as (
@@ -126,9 +120,9 @@ web_identifiers as (
             'anonymous_id' as identifier_type,
             int_web_sessions.anonymous_id as identifier_value
         from int_web_sessions
-        inner join reassigned_identifiers
-            on reassigned_identifiers.identifier_type = 'shop_customer_id'
-                and int_web_sessions.user_id = reassigned_identifiers.identifier_value
+        inner join unapplied_identity_changes
+            on unapplied_identity_changes.identifier_type = 'shop_customer_id'
+                and int_web_sessions.user_id = unapplied_identity_changes.identifier_value
         where int_web_sessions.anonymous_id is not null
 
         union
@@ -137,9 +131,9 @@ web_identifiers as (
             'shop_customer_id' as identifier_type,
             int_web_sessions.user_id as identifier_value
         from int_web_sessions
-        inner join reassigned_identifiers
-            on reassigned_identifiers.identifier_type = 'anonymous_id'
-                and int_web_sessions.anonymous_id = reassigned_identifiers.identifier_value
+        inner join unapplied_identity_changes
+            on unapplied_identity_changes.identifier_type = 'anonymous_id'
+                and int_web_sessions.anonymous_id = unapplied_identity_changes.identifier_value
         where int_web_sessions.user_id is not null
     ),
 
@@ -152,7 +146,7 @@ web_identifiers as (
 
         union
 
-        {{ reassigned_customers(['shop_customer_id', 'anonymous_id']) }}
+        {{ reassigned_customers() }}
     ),
 
     recomputed_identifiers as (

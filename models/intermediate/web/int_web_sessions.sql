@@ -77,9 +77,7 @@ placed_orders as (
     high_water_mark as (
         select
             max(max_loaded_at) as loaded_through,
-            coalesce(
-                max(orders_max_loaded_at), cast('1900-01-01' as {{ dbt.type_timestamp() }})
-            ) as orders_loaded_through,
+            {{ mark_or_beginning('max(orders_max_loaded_at)') }} as orders_loaded_through,
             max(ended_at) as occurred_through
         from {{ this }}
     ),
