@@ -23,6 +23,10 @@ After each baseline run the baseline's memberships are compared with the dbt mar
 'cus_' || md5 of the representative identifier in both, so the comparison is exact. The
 report is a Markdown table; the script exits 1 when any membership differs.
 
+The peak RSS of a step is the kernel's figure for the child process. Resident memory is
+also sampled every quarter second, and for each dbt build the report names the nodes with
+the highest memory sampled while they ran, so a peak can be traced to a model or test.
+
 The baseline's segment rules come from the segment registry: the benchmark renders them
 into the `{{segment_rule_matches}}` placeholder of scripts/benchmark_baseline.sql with the
 same composition the dbt macros use (rule, ancestors' rules, completeness guard, consent).
@@ -40,10 +44,12 @@ import re
 import shutil
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import psutil
 import yaml
 
 REPO = Path(__file__).resolve().parents[1]
@@ -79,6 +85,38 @@ class Step:
     peak_rss_mb: float
     note: str = ""
     failed: bool = False
+    # (unix time, resident MB of the child and its descendants), sampled while the step ran
+    memory_samples: list[tuple[float, float]] = field(default_factory=list)
+
+
+class MemorySampler(threading.Thread):
+    """Samples the resident memory of a process tree until the process ends.
+
+    The step's peak figure is the kernel's (ru_maxrss), which sees every allocation; the
+    samples only say *when* memory was high, so the report can name the dbt nodes that
+    were running then.
+    """
+
+    def __init__(self, pid: int, interval_seconds: float = 0.25) -> None:
+        super().__init__(daemon=True)
+        self.pid = pid
+        self.interval_seconds = interval_seconds
+        self.samples: list[tuple[float, float]] = []
+        self.finished = threading.Event()
+
+    def run(self) -> None:
+        try:
+            root = psutil.Process(self.pid)
+        except psutil.NoSuchProcess:
+            return
+        while not self.finished.is_set():
+            try:
+                processes = [root, *root.children(recursive=True)]
+                resident = sum(process.memory_info().rss for process in processes)
+            except psutil.NoSuchProcess:
+                continue
+            self.samples.append((time.time(), resident / 2**20))
+            self.finished.wait(self.interval_seconds)
 
 
 @dataclass
@@ -95,10 +133,14 @@ class Benchmark:
         with log_path.open("w") as log:
             started = time.perf_counter()
             process = subprocess.Popen(args, cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
+            sampler = MemorySampler(process.pid)
+            sampler.start()
             _, status, usage = os.wait4(process.pid, 0)
             seconds = time.perf_counter() - started
+            sampler.finished.set()
+            sampler.join()
         returncode = os.waitstatus_to_exitcode(status)
-        step = Step(name, seconds, usage.ru_maxrss / 1024, note)
+        step = Step(name, seconds, usage.ru_maxrss / 1024, note, memory_samples=sampler.samples)
         if returncode != 0:
             step.failed = True
             step.note = f"FAILED (exit {returncode}): {first_error(log_path)}"
@@ -230,8 +272,38 @@ def node_timings(target: Path, top: int = 8) -> list[tuple[str, float]]:
     return sorted(timings, key=lambda item: item[1], reverse=True)[:top]
 
 
+def node_windows(run_results: Path) -> list[tuple[str, float, float]]:
+    """(node, start, end) in unix time for every node of a dbt run, compile to execute end."""
+    windows = []
+    for result in json.loads(run_results.read_text())["results"]:
+        moments = [
+            dt.datetime.fromisoformat(moment.replace("Z", "+00:00")).timestamp()
+            for timing in result.get("timing", [])
+            for moment in (timing.get("started_at"), timing.get("completed_at"))
+            if moment
+        ]
+        if moments:
+            windows.append((result["unique_id"].split(".", 2)[-1], min(moments), max(moments)))
+    return windows
+
+
+def node_memory_peaks(windows: list[tuple[str, float, float]], samples: list[tuple[float, float]],
+                      top: int = 5) -> list[tuple[str, float]]:
+    """The nodes with the highest resident memory sampled while they ran, highest first.
+
+    With one dbt thread a sample belongs to exactly one node; with more, to each node that
+    was running at that moment.
+    """
+    peaks: dict[str, float] = {}
+    for name, start, end in windows:
+        during = [resident for moment, resident in samples if start <= moment <= end]
+        if during:
+            peaks[name] = max(during)
+    return sorted(peaks.items(), key=lambda item: item[1], reverse=True)[:top]
+
+
 def report(args: argparse.Namespace, bench: Benchmark, checks: list[tuple[str, dict]], profiles: dict,
-           build_memory_limit: str, baseline_memory_limit: str) -> str:
+           memory_profiles: dict, build_memory_limit: str, baseline_memory_limit: str) -> str:
     by_name = {step.name: step for step in bench.steps if not step.failed}
 
     def ratio(numerator: str, denominator: str, digits: int) -> str:
@@ -270,6 +342,9 @@ def report(args: argparse.Namespace, bench: Benchmark, checks: list[tuple[str, d
     for build, timings in profiles.items():
         lines += ["", f"Slowest nodes of the {build} (s): "
                   + ", ".join(f"{name} {seconds:.1f}" for name, seconds in timings)]
+    for build, peaks in memory_profiles.items():
+        lines += ["", f"Highest sampled memory by node of the {build} (MB): "
+                  + ", ".join(f"{name} {resident:.0f}" for name, resident in peaks)]
     return "\n".join(lines) + "\n"
 
 
@@ -313,6 +388,7 @@ def main(argv: list[str] | None = None) -> int:
     bench = Benchmark(workdir)
     checks: list[tuple[str, dict]] = []
     profiles: dict[str, list[tuple[str, float]]] = {}
+    memory_profiles: dict[str, list[tuple[str, float]]] = {}
 
     def generate(end_date: dt.date, increment: bool) -> list[str]:
         return [PYTHON, str(GENERATOR), "--customers", str(args.customers), "--days", str(args.days),
@@ -343,17 +419,18 @@ def main(argv: list[str] | None = None) -> int:
               f"(primary segments {counts['primary segments']}, "
               f"{counts['baseline membership rows']} baseline rows)", flush=True)
 
-    def keep_profile(build: str) -> None:
+    def keep_profile(build: str, step: Step) -> None:
         results = workdir / "target" / "run_results.json"
         if results.exists():
             shutil.copy(results, workdir / f"run_results_{slug(build)}.json")
             profiles[build] = node_timings(workdir / "target")
+            memory_profiles[build] = node_memory_peaks(node_windows(results), step.memory_samples)
 
     def build(name: str, as_of: dt.date, note: str, command: list[str] | None = None) -> bool:
         # A skipped build writes no run_results.json: do not report the previous build's.
         (workdir / "target" / "run_results.json").unlink(missing_ok=True)
         step = bench.run(name, command or scheduled_build(as_of), env, note=note, may_fail=True)
-        keep_profile(name)
+        keep_profile(name, step)
         return not step.failed
 
     def gate_skipped(step_name: str) -> None:
@@ -380,7 +457,7 @@ def main(argv: list[str] | None = None) -> int:
         if build("incremental build", next_day, f"as_of {next_day}"):
             baseline("baseline (next day)", next_day, compare=True)
 
-    text = report(args, bench, checks, profiles, settings["memory_limit"], baseline_settings["memory_limit"])
+    text = report(args, bench, checks, profiles, memory_profiles, settings["memory_limit"], baseline_settings["memory_limit"])
     print(text)
     if args.output:
         args.output.parent.mkdir(parents=True, exist_ok=True)

@@ -92,7 +92,7 @@ def test_baseline_runs_with_its_own_memory_limit_and_the_report_says_so(benchmar
     rows = table_rows(report)
     assert rows["baseline"][2].endswith("memory_limit 2GB"), rows["baseline"]
     assert rows["baseline (next day)"][2].endswith("memory_limit 2GB"), rows["baseline (next day)"]
-    build_limit = os.environ.get("SEGMENTS_DUCKDB_MEMORY_LIMIT", "3GB")
+    build_limit = os.environ.get("SEGMENTS_DUCKDB_MEMORY_LIMIT", "2GB")
     assert f"{build_limit} for the loader and the builds; 2GB for the baseline." in report
 
 
@@ -118,3 +118,42 @@ def test_skipped_no_op_build_reports_no_node_timings(benchmark_run: dict) -> Non
     report = benchmark_run["output"].read_text()
     assert "Slowest nodes of the no-op build (s)" not in report
     assert "Slowest nodes of the no-op dbt build (s)" in report
+
+
+def test_memory_peaks_are_attributed_to_the_nodes_running_at_the_time(tmp_path: Path) -> None:
+    sys.path.insert(0, str(REPO / "scripts"))
+    import benchmark
+
+    run_results = tmp_path / "run_results.json"
+    run_results.write_text(
+        '{"results": ['
+        '{"unique_id": "model.dynamic_segments.first", "timing": ['
+        '{"name": "compile", "started_at": "2026-07-01T00:00:00Z", "completed_at": "2026-07-01T00:00:01Z"},'
+        '{"name": "execute", "started_at": "2026-07-01T00:00:01Z", "completed_at": "2026-07-01T00:00:10Z"}]},'
+        '{"unique_id": "model.dynamic_segments.second", "timing": ['
+        '{"name": "execute", "started_at": "2026-07-01T00:00:10.5Z", "completed_at": "2026-07-01T00:00:20Z"}]},'
+        '{"unique_id": "test.dynamic_segments.skipped", "timing": []}'
+        "]}"
+    )
+    windows = benchmark.node_windows(run_results)
+    start = windows[0][1]
+    assert [name for name, _, _ in windows] == ["first", "second"]
+    assert windows[0][2] - start == 10 and windows[1][1] - start == 10.5
+
+    samples = [(start + 0.5, 900.0), (start + 5, 2500.0), (start + 10.2, 4000.0), (start + 15, 3100.0)]
+    # The sample between the two nodes belongs to neither; each node keeps its own maximum.
+    assert benchmark.node_memory_peaks(windows, samples) == [("second", 3100.0), ("first", 2500.0)]
+    assert benchmark.node_memory_peaks(windows, samples, top=1) == [("second", 3100.0)]
+    assert benchmark.node_memory_peaks(windows, []) == []
+
+
+def test_report_names_the_nodes_with_the_highest_memory(benchmark_run: dict) -> None:
+    assert benchmark_run["result"].returncode == 0
+    report = benchmark_run["output"].read_text()
+    for build in ("full build", "no-op dbt build", "incremental build"):
+        line = next(line for line in report.splitlines()
+                    if line.startswith(f"Highest sampled memory by node of the {build} (MB): "))
+        peaks = line.split(": ", 1)[1].split(", ")
+        assert 1 <= len(peaks) <= 5, line
+        assert all(float(peak.rsplit(" ", 1)[1]) > 0 for peak in peaks), line
+    assert "Highest sampled memory by node of the no-op build (MB)" not in report
