@@ -112,9 +112,14 @@ class MemorySampler(threading.Thread):
         while not self.finished.is_set():
             try:
                 processes = [root, *root.children(recursive=True)]
-                resident = sum(process.memory_info().rss for process in processes)
-            except psutil.NoSuchProcess:
-                continue
+            except psutil.Error:
+                return  # the step's process has exited
+            resident = 0
+            for process in processes:
+                try:
+                    resident += process.memory_info().rss
+                except psutil.Error:
+                    pass  # a child that exited between listing and reading
             self.samples.append((time.time(), resident / 2**20))
             self.finished.wait(self.interval_seconds)
 

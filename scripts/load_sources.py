@@ -31,7 +31,7 @@ Usage::
     python scripts/load_sources.py --landing data/landing [--database PATH]
 
 The database defaults to ``$SEGMENTS_DUCKDB_PATH``, else ``data/warehouse.duckdb``
-in the repository; ``$SEGMENTS_DUCKDB_MEMORY_LIMIT`` (default ``2GB``, as in the dbt
+in the repository; ``$SEGMENTS_DUCKDB_MEMORY_LIMIT`` (default ``3GB``, as in the dbt
 profile) caps DuckDB's memory. Exit code 0 when the run completed (failed files are listed
 and kept in the ledger), 2 for unusable arguments, 3 when the database cannot be
 opened (e.g. locked by another process: DuckDB allows a single writer).
@@ -70,7 +70,7 @@ DEFAULT_DATABASE = REPO_ROOT / "data" / "warehouse.duckdb"
 DATABASE_ENV_VAR = "SEGMENTS_DUCKDB_PATH"
 # Same variable as the dbt profile; unset means DuckDB's default (80% of RAM).
 MEMORY_LIMIT_ENV_VAR = "SEGMENTS_DUCKDB_MEMORY_LIMIT"
-DEFAULT_MEMORY_LIMIT = "2GB"
+DEFAULT_MEMORY_LIMIT = "3GB"
 
 PARTITION_DIR = re.compile(r"^date=(\d{4}-\d{2}-\d{2})$")
 GLOB_CHARACTERS = set("*?[]{}")

@@ -11,9 +11,11 @@
     Only staged keys that occur in the new batch are read back, so the lookup is built
     from the batch and its size follows the batch, not the table.
     Within the batch, delivery order is ranked only for the keys that occur more than
-    once (found by an aggregation over the key alone, which spills to disk), and only
-    over the key and the row's position; the later deliveries are joined back on that
-    position. Ranking every row with all its columns held the whole batch in memory.
+    once, and only over the key and the row's position; the later deliveries are joined
+    back on that position. Ranking every row with all its columns held the whole batch in
+    memory. The batch comes from `raw_rows_to_classify`, which flags the rows whose raw key
+    text repeats (`_has_repeated_raw_key`); the repeated keys and the ranking read only
+    flagged rows, so the engine types and validates just those for them, not the batch.
     A raw row is identified by (_source_file, _file_row_number), since the loader loads
     each file once. Natural key columns are never null on a usable row: every base model
     quarantines a missing key.
@@ -39,6 +41,7 @@ repeated_keys as (
         {{ column }}{{ "," if not loop.last }}
         {%- endfor %}
     from {{ validated_cte }}
+    where _has_repeated_raw_key
     group by
         {%- for column in natural_key %}
         {{ column }}{{ "," if not loop.last }}
@@ -66,7 +69,8 @@ repeated_deliveries_ranked as (
         {%- for column in natural_key %}
         {{ "and " if not loop.first }}{{ validated_cte }}.{{ column }} = repeated_keys.{{ column }}
         {%- endfor %}
-    where {{ validated_cte }}.quarantine_reason is null
+    where {{ validated_cte }}._has_repeated_raw_key
+        and {{ validated_cte }}.quarantine_reason is null
 ),
 
 later_deliveries as (
@@ -99,6 +103,39 @@ classified as (
     left join later_deliveries
         on {{ validated_cte }}._source_file = later_deliveries._source_file
             and {{ validated_cte }}._file_row_number = later_deliveries._file_row_number
+)
+{%- endmacro %}
+
+{#- Emits the CTEs `repeated_raw_keys` and `source` that open a base model: the raw rows
+    of `relation` to classify (on an incremental run only the loads after the model's
+    newest row), each with `_has_repeated_raw_key`, true when the trimmed text of its
+    first natural-key column occurs more than once among them. Only such a row can be a
+    later delivery, so `classify_raw_rows` looks for deliveries among flagged rows alone.
+    The flag is computed from the raw text, before typing: the engine filters the batch
+    down to the flagged rows first and types only those for the delivery ranking, where
+    a filter on a typed column would type every row of the batch once more.
+    The model's typed CTE passes `_has_repeated_raw_key` through, and its typed key must
+    be `clean_text` of `first_key_column`, so equal typed keys always have equal flagged
+    text (`unique_across_loads` on the staged model guards the result).
+    `repeated_raw_keys` holds the repeated keys only and is read by every read of
+    `source`; DuckDB materialises a CTE read more than once, so it is aggregated once. -#}
+{% macro raw_rows_to_classify(relation, first_key_column) -%}
+repeated_raw_keys as (
+    select {{ clean_text(first_key_column) }} as raw_key
+    from {{ relation }}
+    {{- only_new_loads() }}
+    group by {{ clean_text(first_key_column) }}
+    having count(*) > 1
+),
+
+source as {{ not_materialized() }} (
+    select
+        raw_rows.*,
+        repeated_raw_keys.raw_key is not null as _has_repeated_raw_key
+    from {{ relation }} as raw_rows
+    left join repeated_raw_keys
+        on {{ clean_text('raw_rows.' ~ first_key_column) }} = repeated_raw_keys.raw_key
+    {{- only_new_loads() }}
 )
 {%- endmacro %}
 

@@ -92,7 +92,7 @@ def test_baseline_runs_with_its_own_memory_limit_and_the_report_says_so(benchmar
     rows = table_rows(report)
     assert rows["baseline"][2].endswith("memory_limit 2GB"), rows["baseline"]
     assert rows["baseline (next day)"][2].endswith("memory_limit 2GB"), rows["baseline (next day)"]
-    build_limit = os.environ.get("SEGMENTS_DUCKDB_MEMORY_LIMIT", "2GB")
+    build_limit = os.environ.get("SEGMENTS_DUCKDB_MEMORY_LIMIT", "3GB")
     assert f"{build_limit} for the loader and the builds; 2GB for the baseline." in report
 
 

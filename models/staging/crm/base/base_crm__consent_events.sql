@@ -4,10 +4,7 @@
 
 with
 
-source as {{ not_materialized() }} (
-    select * from {{ source('crm', 'consent_events') }}
-    {{ only_new_loads() }}
-),
+{{ raw_rows_to_classify(source('crm', 'consent_events'), 'consent_event_id') }},
 
 typed as {{ not_materialized() }} (
     select
@@ -27,6 +24,7 @@ typed as {{ not_materialized() }} (
         _source_file,
         _file_row_number,
         _loaded_at,
+        _has_repeated_raw_key,
         consent_event_id as consent_event_id_raw,
         contact_id as contact_id_raw,
         channel as channel_raw,

@@ -4,10 +4,7 @@
 
 with
 
-source as {{ not_materialized() }} (
-    select * from {{ source('crm', 'contacts') }}
-    {{ only_new_loads() }}
-),
+{{ raw_rows_to_classify(source('crm', 'contacts'), 'contact_id') }},
 
 typed as {{ not_materialized() }} (
     select
@@ -35,6 +32,7 @@ typed as {{ not_materialized() }} (
         _source_file,
         _file_row_number,
         _loaded_at,
+        _has_repeated_raw_key,
         contact_id as contact_id_raw,
         email as email_raw,
         birth_date as birth_date_raw,

@@ -4,10 +4,7 @@
 
 with
 
-source as {{ not_materialized() }} (
-    select * from {{ source('email', 'campaigns') }}
-    {{ only_new_loads() }}
-),
+{{ raw_rows_to_classify(source('email', 'campaigns'), 'campaign_id') }},
 
 typed as {{ not_materialized() }} (
     select
@@ -26,6 +23,7 @@ typed as {{ not_materialized() }} (
         _source_file,
         _file_row_number,
         _loaded_at,
+        _has_repeated_raw_key,
         campaign_id as campaign_id_raw,
         campaign_type as campaign_type_raw,
         scheduled_at as scheduled_at_raw,

@@ -4,10 +4,7 @@
 
 with
 
-source as {{ not_materialized() }} (
-    select * from {{ source('email', 'events') }}
-    {{ only_new_loads() }}
-),
+{{ raw_rows_to_classify(source('email', 'events'), 'email_event_id') }},
 
 typed as {{ not_materialized() }} (
     select
@@ -28,6 +25,7 @@ typed as {{ not_materialized() }} (
         _source_file,
         _file_row_number,
         _loaded_at,
+        _has_repeated_raw_key,
         email_event_id as email_event_id_raw,
         campaign_id as campaign_id_raw,
         email as email_raw,

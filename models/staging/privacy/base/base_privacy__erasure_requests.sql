@@ -4,10 +4,7 @@
 
 with
 
-source as {{ not_materialized() }} (
-    select * from {{ source('privacy', 'erasure_requests') }}
-    {{ only_new_loads() }}
-),
+{{ raw_rows_to_classify(source('privacy', 'erasure_requests'), 'erasure_request_id') }},
 
 typed as {{ not_materialized() }} (
     select
@@ -26,6 +23,7 @@ typed as {{ not_materialized() }} (
         _source_file,
         _file_row_number,
         _loaded_at,
+        _has_repeated_raw_key,
         erasure_request_id as erasure_request_id_raw,
         email as email_raw,
         requested_at as requested_at_raw,

@@ -8,9 +8,7 @@
 
 with
 
-source as {{ not_materialized() }} (
-    select * from {{ source('shop', 'order_lines') }}
-),
+{{ raw_rows_to_classify(source('shop', 'order_lines'), 'order_line_id') }},
 
 order_headers as (
     select
@@ -36,6 +34,7 @@ typed as {{ not_materialized() }} (
         source._source_file,
         source._file_row_number,
         source._loaded_at,
+        source._has_repeated_raw_key,
         source.order_line_id as order_line_id_raw,
         source.order_id as order_id_raw,
         source.product_id as product_id_raw,

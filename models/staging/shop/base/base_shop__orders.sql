@@ -4,10 +4,7 @@
 
 with
 
-source as {{ not_materialized() }} (
-    select * from {{ source('shop', 'orders') }}
-    {{ only_new_loads() }}
-),
+{{ raw_rows_to_classify(source('shop', 'orders'), 'order_id') }},
 
 currency_rates as (
     select * from {{ ref('currency_rates') }}
@@ -36,6 +33,7 @@ typed as {{ not_materialized() }} (
         source._source_file,
         source._file_row_number,
         source._loaded_at,
+        source._has_repeated_raw_key,
         source.order_id as order_id_raw,
         source.email as email_raw,
         source.order_status as order_status_raw,

@@ -4,10 +4,7 @@
 
 with
 
-source as {{ not_materialized() }} (
-    select * from {{ source('shop', 'products') }}
-    {{ only_new_loads() }}
-),
+{{ raw_rows_to_classify(source('shop', 'products'), 'product_id') }},
 
 typed as {{ not_materialized() }} (
     select
@@ -29,6 +26,7 @@ typed as {{ not_materialized() }} (
         _source_file,
         _file_row_number,
         _loaded_at,
+        _has_repeated_raw_key,
         product_id as product_id_raw,
         list_price as list_price_raw,
         updated_at as updated_at_raw,

@@ -4,10 +4,7 @@
 
 with
 
-source as {{ not_materialized() }} (
-    select * from {{ source('web', 'events') }}
-    {{ only_new_loads() }}
-),
+{{ raw_rows_to_classify(source('web', 'events'), 'event_id') }},
 
 typed as {{ not_materialized() }} (
     select
@@ -32,6 +29,7 @@ typed as {{ not_materialized() }} (
         _source_file,
         _file_row_number,
         _loaded_at,
+        _has_repeated_raw_key,
         event_id as event_id_raw,
         event_type as event_type_raw,
         occurred_at as occurred_at_raw,
