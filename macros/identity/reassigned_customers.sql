@@ -3,23 +3,18 @@
     `int_identifier_customer_changes` recorded after the newest stamp are the identity
     changes it has not applied yet. -#}
 
-{#- The newest build that wrote rows to this model, read inside a select from {{ this }}. -#}
-{% macro customer_changes_applied_through() -%}
-    {{ mark_or_beginning('max(built_at)') }}
-{%- endmacro %}
-
 {#- The rows of `int_identifier_customer_changes` for the given identifier types recorded
-    after `high_water_mark.built_through` (a CTE the calling model defines): the moves the
-    model has not applied yet. The model keeps them as the CTE `unapplied_identity_changes`. -#}
-{% macro unapplied_identity_changes(identifier_types) -%}
+    after `built_through`, the model's `max(built_at)` read by `high_water_marks`: the moves
+    the model has not applied yet. The model keeps them as the CTE
+    `unapplied_identity_changes`. -#}
+{% macro unapplied_identity_changes(identifier_types, built_through) -%}
     select
         reassigned.identifier_type,
         reassigned.identifier_value,
         reassigned.customer_id,
         reassigned.previous_customer_id
     from {{ ref('int_identifier_customer_changes') }} as reassigned
-    cross join high_water_mark
-    where reassigned.changed_at > high_water_mark.built_through
+    where reassigned.changed_at > {{ built_through }}
         and reassigned.identifier_type in ({{ "'" ~ identifier_types | join("', '") ~ "'" }})
 {%- endmacro %}
 

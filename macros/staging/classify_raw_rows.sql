@@ -120,10 +120,11 @@ classified as (
     `repeated_raw_keys` holds the repeated keys only and is read by every read of
     `source`; DuckDB materialises a CTE read more than once, so it is aggregated once. -#}
 {% macro raw_rows_to_classify(relation, first_key_column) -%}
+{%- set loaded_through = high_water_marks({'loaded_through': 'max(_loaded_at)'}).loaded_through if is_incremental() -%}
 repeated_raw_keys as (
     select {{ clean_text(first_key_column) }} as raw_key
     from {{ relation }}
-    {{- only_new_loads() }}
+    {{- only_new_loads(loaded_through) }}
     group by {{ clean_text(first_key_column) }}
     having count(*) > 1
 ),
@@ -135,17 +136,16 @@ source as {{ not_materialized() }} (
     from {{ relation }} as raw_rows
     left join repeated_raw_keys
         on {{ clean_text('raw_rows.' ~ first_key_column) }} = repeated_raw_keys.raw_key
-    {{- only_new_loads() }}
+    {{- only_new_loads(loaded_through) }}
 )
 {%- endmacro %}
 
 {#- The source filter of an incremental base model: only rows loaded after the newest
-    row the model already holds. Empty on a full build. -#}
-{% macro only_new_loads() -%}
+    row the model already holds (`loaded_through`, a literal from `high_water_marks`, read
+    once per run). Empty on a full build. -#}
+{% macro only_new_loads(loaded_through) -%}
     {%- if is_incremental() %}
-    where _loaded_at > (
-        select {{ mark_or_beginning('max(_loaded_at)') }} from {{ this }}
-    )
+    where _loaded_at > {{ loaded_through }}
     {%- endif %}
 {%- endmacro %}
 

@@ -2,12 +2,12 @@
     row loaded after the model's load high-water mark (exact, since loads are appended in
     `_loaded_at` order, however late the event occurred), or an event within
     var('incremental_lookback_days') of event time before the newest one processed (which
-    also picks up events a moved as_of now admits). Reads the `loaded_through` and
-    `occurred_through` columns of a `high_water_mark` CTE joined to the query; a source with
-    a load high-water mark of its own passes that column as `loaded_through`. -#}
-{% macro touched_since_high_water_mark(loaded_at, occurred_at, loaded_through='high_water_mark.loaded_through') -%}
+    also picks up events a moved as_of now admits). `marks` comes from `high_water_marks`
+    and holds `loaded_through` and `occurred_through`; a source with a load high-water mark
+    of its own names that mark as `loaded_through`. -#}
+{% macro touched_since_high_water_mark(loaded_at, occurred_at, marks, loaded_through='loaded_through') -%}
     (
-        {{ loaded_at }} > {{ loaded_through }}
-        or {{ occurred_at }} > {{ dbt.dateadd('day', -1 * (var('incremental_lookback_days') | int), 'high_water_mark.occurred_through') }}
+        {{ loaded_at }} > {{ marks[loaded_through] }}
+        or {{ occurred_at }} > {{ dbt.dateadd('day', -1 * (var('incremental_lookback_days') | int), marks.occurred_through) }}
     )
 {%- endmacro %}

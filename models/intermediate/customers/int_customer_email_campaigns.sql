@@ -43,27 +43,23 @@ email_customers as (
 ),
 
 {% if is_incremental() %}
-
-    high_water_mark as (
-        select
-            {{ mark_or_beginning('max(max_loaded_at)') }} as loaded_through,
-            {{ mark_or_beginning('max(last_event_at)') }} as occurred_through,
-            {{ customer_changes_applied_through() }} as built_through
-        from {{ this }}
-    ),
+    {%- set marks = high_water_marks({
+        'loaded_through': 'max(max_loaded_at)',
+        'occurred_through': 'max(last_event_at)',
+        'built_through': 'max(built_at)',
+    }) %}
 
     unapplied_identity_changes as (
-        {{ unapplied_identity_changes(['email']) }}
+        {{ unapplied_identity_changes(['email'], marks.built_through) }}
     ),
 
     touched_customers as (
         select email_customers.customer_id
         from int_email_recipient_campaigns
-        cross join high_water_mark
         inner join email_customers
             on int_email_recipient_campaigns.email = email_customers.email
-        where int_email_recipient_campaigns.max_loaded_at > high_water_mark.loaded_through
-            or int_email_recipient_campaigns.last_event_at > high_water_mark.occurred_through
+        where int_email_recipient_campaigns.max_loaded_at > {{ marks.loaded_through }}
+            or int_email_recipient_campaigns.last_event_at > {{ marks.occurred_through }}
 
         union
 

@@ -54,15 +54,12 @@ web_identifiers as (
 ),
 
 {% if is_incremental() %}
-
-    high_water_mark as (
-        select
-            {{ mark_or_beginning('max(max_loaded_at)') }} as loaded_through,
-            {{ mark_or_beginning('max(orders_max_loaded_at)') }} as orders_loaded_through,
-            {{ mark_or_beginning('max(last_session_started_at)') }} as occurred_through,
-            {{ customer_changes_applied_through() }} as built_through
-        from {{ this }}
-    ),
+    {%- set marks = high_water_marks({
+        'loaded_through': 'max(max_loaded_at)',
+        'orders_loaded_through': 'max(orders_max_loaded_at)',
+        'occurred_through': 'max(last_session_started_at)',
+        'built_through': 'max(built_at)',
+    }) %}
 
     rewritten_sessions as (
         select
@@ -70,11 +67,9 @@ web_identifiers as (
             int_web_sessions.anonymous_id,
             int_web_sessions.user_id
         from int_web_sessions
-        cross join high_water_mark
-        where int_web_sessions.max_loaded_at > high_water_mark.loaded_through
-            or int_web_sessions.orders_max_loaded_at > high_water_mark.orders_loaded_through
-            or int_web_sessions.ended_at
-            > {{ dbt.dateadd('minute', -1 * gap_minutes, 'high_water_mark.occurred_through') }}
+        where int_web_sessions.max_loaded_at > {{ marks.loaded_through }}
+            or int_web_sessions.orders_max_loaded_at > {{ marks.orders_loaded_through }}
+            or int_web_sessions.ended_at > {{ dbt.dateadd('minute', -1 * gap_minutes, marks.occurred_through) }}
     ),
 
     rewritten_browsers as (
@@ -84,7 +79,7 @@ web_identifiers as (
     ),
 
     unapplied_identity_changes as (
-        {{ unapplied_identity_changes(['shop_customer_id', 'anonymous_id']) }}
+        {{ unapplied_identity_changes(['shop_customer_id', 'anonymous_id'], marks.built_through) }}
     ),
 
     touched_identifiers as (

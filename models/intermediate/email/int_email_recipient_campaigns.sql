@@ -36,13 +36,10 @@ events_before_cutoff as (
 ),
 
 {% if is_incremental() %}
-
-    high_water_mark as (
-        select
-            max(max_loaded_at) as loaded_through,
-            max(last_event_at) as occurred_through
-        from {{ this }}
-    ),
+    {%- set marks = high_water_marks({
+        'loaded_through': 'max(max_loaded_at)',
+        'occurred_through': 'max(last_event_at)',
+    }) %}
 
     -- Read straight from the staged events: DuckDB materialises a CTE that is read
     -- twice, and events_before_cutoff would be every event.
@@ -51,9 +48,8 @@ events_before_cutoff as (
             staged_events.email,
             staged_events.campaign_id
         from {{ ref('stg_email__events') }} as staged_events
-        cross join high_water_mark
         where staged_events.occurred_at < {{ as_of_cutoff() }}
-            and {{ touched_since_high_water_mark('staged_events.loaded_at', 'staged_events.occurred_at') }}
+            and {{ touched_since_high_water_mark('staged_events.loaded_at', 'staged_events.occurred_at', marks) }}
     ),
 
     events_to_aggregate as (

@@ -31,13 +31,10 @@ stg_email__events as (
 ),
 
 {% if is_incremental() %}
-
-    high_water_mark as (
-        select
-            max(max_loaded_at) as loaded_through,
-            max(last_seen_at) as occurred_through
-        from {{ this }}
-    ),
+    {%- set marks = high_water_marks({
+        'loaded_through': 'max(max_loaded_at)',
+        'occurred_through': 'max(last_seen_at)',
+    }) %}
 
     -- The touched web events, read straight from the staged events (DuckDB materialises
     -- a CTE that is read twice, and stg_web__events is every event); this one is read
@@ -47,9 +44,8 @@ stg_email__events as (
             staged_events.anonymous_id,
             staged_events.user_id
         from {{ ref('stg_web__events') }} as staged_events
-        cross join high_water_mark
         where staged_events.occurred_at < {{ as_of_cutoff() }}
-            and {{ touched_since_high_water_mark('staged_events.loaded_at', 'staged_events.occurred_at') }}
+            and {{ touched_since_high_water_mark('staged_events.loaded_at', 'staged_events.occurred_at', marks) }}
     ),
 
     touched_web_identifiers as (
@@ -67,10 +63,9 @@ stg_email__events as (
     touched_emails as (
         select distinct staged_events.email
         from {{ ref('stg_email__events') }} as staged_events
-        cross join high_water_mark
         where staged_events.occurred_at < {{ as_of_cutoff() }}
             and staged_events.email is not null
-            and {{ touched_since_high_water_mark('staged_events.loaded_at', 'staged_events.occurred_at') }}
+            and {{ touched_since_high_water_mark('staged_events.loaded_at', 'staged_events.occurred_at', marks) }}
     ),
 
 {% endif %}

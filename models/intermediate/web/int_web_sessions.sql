@@ -73,14 +73,11 @@ placed_orders as (
 ),
 
 {% if is_incremental() %}
-
-    high_water_mark as (
-        select
-            max(max_loaded_at) as loaded_through,
-            {{ mark_or_beginning('max(orders_max_loaded_at)') }} as orders_loaded_through,
-            max(ended_at) as occurred_through
-        from {{ this }}
-    ),
+    {%- set marks = high_water_marks({
+        'loaded_through': 'max(max_loaded_at)',
+        'orders_loaded_through': 'max(orders_max_loaded_at)',
+        'occurred_through': 'max(ended_at)',
+    }) %}
 
     -- Only the visitor and time of the new events, read straight from the staged events:
     -- DuckDB materialises a CTE that is read twice, and events_before_cutoff would be
@@ -90,17 +87,15 @@ placed_orders as (
             coalesce(staged_events.anonymous_id, {{ dbt.concat(["'user:'", "staged_events.user_id"]) }}) as visitor_key,
             staged_events.occurred_at
         from {{ ref('stg_web__events') }} as staged_events
-        cross join high_water_mark
         where staged_events.occurred_at < {{ as_of_cutoff() }}
-            and {{ touched_since_high_water_mark('staged_events.loaded_at', 'staged_events.occurred_at') }}
+            and {{ touched_since_high_water_mark('staged_events.loaded_at', 'staged_events.occurred_at', marks) }}
     ),
 
     new_orders as (
         select placed_orders.*
         from placed_orders
-        cross join high_water_mark
         where {{ touched_since_high_water_mark(
-            'placed_orders.loaded_at', 'placed_orders.ordered_at', 'high_water_mark.orders_loaded_through'
+            'placed_orders.loaded_at', 'placed_orders.ordered_at', marks, 'orders_loaded_through'
         ) }}
     ),
 

@@ -1,0 +1,36 @@
+{#- The high-water marks of an incremental model, read from {{ this }} before its query runs
+    and returned as timestamp literals: a dict from each name of `aggregates` to
+    `cast('<timestamp>' as timestamp)`. Each aggregate over {{ this }} (e.g.
+    `max(max_loaded_at)`) passes through `mark_or_beginning`, so a table with no row yet
+    gives 1900-01-01 and the run treats everything as new.
+    A literal, unlike a scalar subquery or a joined one-row CTE, is known when the engine
+    plans the query: a filter on load time prunes the row groups of earlier loads at the
+    scan, and the engine sizes the run's batch from it. With the subquery, DuckDB expected a
+    base model's batch to be as large as its history and built the lookup of previously
+    staged keys from the whole history (11 s at 1,000,000 customers, against 1.6 s the
+    other way round).
+    In a dbt unit test, {{ this }} is the test's fixture, which does not exist until the
+    test query runs, so there each mark is the same aggregate as a scalar subquery. -#}
+{% macro high_water_marks(aggregates) -%}
+    {%- set marks = {} -%}
+    {%- if model.resource_type == 'unit_test' -%}
+        {%- for name, aggregate in aggregates.items() -%}
+            {%- do marks.update({name: '(select ' ~ mark_or_beginning(aggregate) ~ ' from ' ~ this ~ ')'}) -%}
+        {%- endfor -%}
+        {{ return(marks) }}
+    {%- endif -%}
+    {%- set query -%}
+        select
+        {%- for name, aggregate in aggregates.items() %}
+            {{ mark_or_beginning(aggregate) }} as {{ name }}{{ "," if not loop.last }}
+        {%- endfor %}
+        from {{ this }}
+    {%- endset -%}
+    {%- set row = run_query(query).rows[0] -%}
+    {%- for name in aggregates -%}
+        {%- set value = row[name] -%}
+        {%- set text = value if value is string else value.strftime('%Y-%m-%d %H:%M:%S.%f') -%}
+        {%- do marks.update({name: "cast('" ~ text ~ "' as " ~ dbt.type_timestamp() ~ ")"}) -%}
+    {%- endfor -%}
+    {{ return(marks) }}
+{%- endmacro %}
