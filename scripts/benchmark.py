@@ -48,6 +48,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import psutil
 import yaml
@@ -271,16 +272,17 @@ def membership_mismatches(database: Path) -> dict[str, int]:
     return counts
 
 
-def node_timings(target: Path, top: int = 8) -> list[tuple[str, float]]:
-    results = json.loads((target / "run_results.json").read_text())["results"]
+def node_timings(results: list[dict[str, Any]], top: int = 8) -> list[tuple[str, float]]:
+    """The slowest nodes of a dbt run (the `results` of its run_results.json), slowest first."""
     timings = [(result["unique_id"].split(".", 2)[-1], float(result["execution_time"])) for result in results]
     return sorted(timings, key=lambda item: item[1], reverse=True)[:top]
 
 
-def node_windows(run_results: Path) -> list[tuple[str, float, float]]:
-    """(node, start, end) in unix time for every node of a dbt run, compile to execute end."""
+def node_windows(results: list[dict[str, Any]]) -> list[tuple[str, float, float]]:
+    """(node, start, end) in unix time for every node of a dbt run (the `results` of its
+    run_results.json), compile to execute end."""
     windows = []
-    for result in json.loads(run_results.read_text())["results"]:
+    for result in results:
         moments = [
             dt.datetime.fromisoformat(moment.replace("Z", "+00:00")).timestamp()
             for timing in result.get("timing", [])
@@ -428,8 +430,9 @@ def main(argv: list[str] | None = None) -> int:
         results = workdir / "target" / "run_results.json"
         if results.exists():
             shutil.copy(results, workdir / f"run_results_{slug(build)}.json")
-            profiles[build] = node_timings(workdir / "target")
-            memory_profiles[build] = node_memory_peaks(node_windows(results), step.memory_samples)
+            node_results = json.loads(results.read_text())["results"]
+            profiles[build] = node_timings(node_results)
+            memory_profiles[build] = node_memory_peaks(node_windows(node_results), step.memory_samples)
 
     def build(name: str, as_of: dt.date, note: str, command: list[str] | None = None) -> bool:
         # A skipped build writes no run_results.json: do not report the previous build's.

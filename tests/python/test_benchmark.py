@@ -8,6 +8,7 @@ report has every step and ratio. Wall-clock figures are not asserted: the machin
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -120,12 +121,11 @@ def test_skipped_no_op_build_reports_no_node_timings(benchmark_run: dict) -> Non
     assert "Slowest nodes of the no-op dbt build (s)" in report
 
 
-def test_memory_peaks_are_attributed_to_the_nodes_running_at_the_time(tmp_path: Path) -> None:
+def test_memory_peaks_are_attributed_to_the_nodes_running_at_the_time() -> None:
     sys.path.insert(0, str(REPO / "scripts"))
     import benchmark
 
-    run_results = tmp_path / "run_results.json"
-    run_results.write_text(
+    run_results = json.loads(
         '{"results": ['
         '{"unique_id": "model.dynamic_segments.first", "timing": ['
         '{"name": "compile", "started_at": "2026-07-01T00:00:00Z", "completed_at": "2026-07-01T00:00:01Z"},'
@@ -134,7 +134,7 @@ def test_memory_peaks_are_attributed_to_the_nodes_running_at_the_time(tmp_path: 
         '{"name": "execute", "started_at": "2026-07-01T00:00:10.5Z", "completed_at": "2026-07-01T00:00:20Z"}]},'
         '{"unique_id": "test.dynamic_segments.skipped", "timing": []}'
         "]}"
-    )
+    )["results"]
     windows = benchmark.node_windows(run_results)
     start = windows[0][1]
     assert [name for name, _, _ in windows] == ["first", "second"]
