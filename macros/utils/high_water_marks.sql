@@ -7,8 +7,7 @@
     plans the query: a filter on load time prunes the row groups of earlier loads at the
     scan, and the engine sizes the run's batch from it. With the subquery, DuckDB expected a
     base model's batch to be as large as its history and built the lookup of previously
-    staged keys from the whole history (11 s at 1,000,000 customers, against 1.6 s the
-    other way round).
+    staged keys from the whole history instead of from the batch (see DECISIONLOG.md).
     In a dbt unit test, {{ this }} is the test's fixture, which does not exist until the
     test query runs, so there each mark is the same aggregate as a scalar subquery. -#}
 {% macro high_water_marks(aggregates) -%}
