@@ -20,7 +20,8 @@
 {%- set representative_hash = dbt.hash(dbt.concat(['identifier_type', "':'", 'identifier_value'])) %}
 with
 
-int_identity_observations as (
+-- Read twice below (each side of a pair), two columns each time: inlined, not held whole.
+int_identity_observations as {{ not_materialized() }} (
     select * from {{ ref('int_identity_observations') }}
 ),
 
@@ -82,27 +83,20 @@ numbered_identifiers as (
     from unblocked_identifiers
 ),
 
-stitching_edges as (
-    select distinct
-        identifier_type,
-        identifier_value,
-        linked_identifier_type,
-        linked_identifier_value
-    from int_identity_edges
-    where not is_dropped
-),
-
+-- The stitching edges as pairs of node numbers, once per pair however many sources link
+-- it (distinct on the numbers, cheaper than on the identifiers' text).
 numbered_edges as (
-    select
+    select distinct
         own_node.node_number,
         linked_node.node_number as linked_node_number
-    from stitching_edges
+    from int_identity_edges
     inner join numbered_identifiers as own_node
-        on stitching_edges.identifier_type = own_node.identifier_type
-            and stitching_edges.identifier_value = own_node.identifier_value
+        on int_identity_edges.identifier_type = own_node.identifier_type
+            and int_identity_edges.identifier_value = own_node.identifier_value
     inner join numbered_identifiers as linked_node
-        on stitching_edges.linked_identifier_type = linked_node.identifier_type
-            and stitching_edges.linked_identifier_value = linked_node.identifier_value
+        on int_identity_edges.linked_identifier_type = linked_node.identifier_type
+            and int_identity_edges.linked_identifier_value = linked_node.identifier_value
+    where not int_identity_edges.is_dropped
 ),
 
 directed_edges as (
