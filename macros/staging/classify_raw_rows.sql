@@ -21,9 +21,12 @@
     quarantines a missing key.
     `validated_cte` is read three times, so declare it, and every CTE it reads, with the
     `not_materialized()` hint: the engine then recomputes the few columns each read
-    needs instead of holding every column of the batch. -#}
-{% macro classify_raw_rows(validated_cte, natural_key) -%}
-{%- set incremental = is_incremental() -%}
+    needs instead of holding every column of the batch.
+    `whole_keys=true` is for a model whose batch holds every delivery of each key it
+    contains (`raw_rows_to_classify` with `keys_to_reclassify`): the batch is then ranked
+    on its own, as on a full build, and replaces the model's rows of those deliveries. -#}
+{% macro classify_raw_rows(validated_cte, natural_key, whole_keys=false) -%}
+{%- set incremental = is_incremental() and not whole_keys -%}
 {%- if incremental %}
 previously_staged as (
     select distinct
@@ -118,13 +121,40 @@ classified as (
     be `clean_text` of `first_key_column`, so equal typed keys always have equal flagged
     text (`unique_across_loads` on the staged model guards the result).
     `repeated_raw_keys` holds the repeated keys only and is read by every read of
-    `source`; DuckDB materialises a CTE read more than once, so it is aggregated once. -#}
-{% macro raw_rows_to_classify(relation, first_key_column) -%}
+    `source`; DuckDB materialises a CTE read more than once, so it is aggregated once.
+    `keys_to_reclassify`, a select of one column `raw_key` (`clean_text` of the first
+    key column), names keys whose earlier deliveries must be classified again: their
+    disposition depends on rows of another model that may arrive later (order lines on
+    their order header). On an incremental run the batch then holds every delivery of
+    those keys and of the keys in the new loads, besides the new loads themselves, and
+    the model classifies it with `classify_raw_rows(..., whole_keys=true)`. -#}
+{% macro raw_rows_to_classify(relation, first_key_column, keys_to_reclassify=none) -%}
 {%- set loaded_through = high_water_marks({'loaded_through': 'max(_loaded_at)'}).loaded_through if is_incremental() -%}
-repeated_raw_keys as (
+{%- set whole_keys = keys_to_reclassify is not none and is_incremental() -%}
+{%- set raw_rows = 'batch_raw_rows' if whole_keys else relation -%}
+{%- if whole_keys %}
+reclassified_keys as (
     select {{ clean_text(first_key_column) }} as raw_key
     from {{ relation }}
     {{- only_new_loads(loaded_through) }}
+
+    union
+
+    {{ keys_to_reclassify }}
+),
+
+-- a small batch, read twice below: held once instead of filtering the raw table twice
+batch_raw_rows as (
+    select *
+    from {{ relation }}
+    {{- only_new_loads(loaded_through) }}
+        or {{ clean_text(first_key_column) }} in (select reclassified_keys.raw_key from reclassified_keys)
+),
+{% endif %}
+repeated_raw_keys as (
+    select {{ clean_text(first_key_column) }} as raw_key
+    from {{ raw_rows }}
+    {{- only_new_loads(loaded_through) if not whole_keys }}
     group by {{ clean_text(first_key_column) }}
     having count(*) > 1
 ),
@@ -133,10 +163,10 @@ source as {{ not_materialized() }} (
     select
         raw_rows.*,
         repeated_raw_keys.raw_key is not null as _has_repeated_raw_key
-    from {{ relation }} as raw_rows
+    from {{ raw_rows }} as raw_rows
     left join repeated_raw_keys
         on {{ clean_text('raw_rows.' ~ first_key_column) }} = repeated_raw_keys.raw_key
-    {{- only_new_loads(loaded_through) }}
+    {{- only_new_loads(loaded_through) if not whole_keys }}
 )
 {%- endmacro %}
 

@@ -1,14 +1,77 @@
--- One row per shop order at its latest version at or before as_of, attributed to a
--- customer (shop account first, else the order's email) with its counted net revenue.
+{#-
+    One row per shop order at its latest version at or before as_of, attributed to a
+    customer (shop account first, else the order's email) with its counted net revenue.
+
+    Incremental runs recompute whole orders, from all of their versions:
+    - orders with a version loaded after the table's load high-water mark, or changed or
+      placed after the newest version the table has used (a version a moved as_of now
+      admits, since every older one was already considered);
+    - orders whose shop account or email `int_identifier_customer_changes` recorded as
+      moved to another customer since this table's last build.
+    An order never leaves the table (as_of only moves forward), so recomputed orders
+    replace their rows by order_id.
+-#}
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key='order_id',
+        on_schema_change='fail',
+    )
+}}
+-- depends_on: {{ ref('int_identifier_customer_changes') }}
+
 with
 
-stg_shop__orders as (
+stg_shop__orders as {{ not_materialized() }} (
     select * from {{ ref('stg_shop__orders') }}
 ),
 
 int_identifiers_resolved_to_customers as (
     select * from {{ ref('int_identifiers_resolved_to_customers') }}
 ),
+
+{% if is_incremental() %}
+    {%- set marks = high_water_marks({
+        'loaded_through': 'max(loaded_at)',
+        'occurred_through': 'max(greatest(updated_at, ordered_at))',
+        'built_through': 'max(built_at)',
+    }) %}
+
+    unapplied_identity_changes as (
+        {{ unapplied_identity_changes(['shop_customer_id', 'email'], marks.built_through) }}
+    ),
+
+    recomputed_orders as (
+        select order_id
+        from stg_shop__orders
+        where {{ touched_since_high_water_mark('loaded_at', 'greatest(updated_at, ordered_at)', marks) }}
+
+        {%- for identifier_type in ['shop_customer_id', 'email'] %}
+
+        union
+
+        select stg_shop__orders.order_id
+        from stg_shop__orders
+        inner join unapplied_identity_changes
+            on unapplied_identity_changes.identifier_type = '{{ identifier_type }}'
+                and stg_shop__orders.{{ identifier_type }} = unapplied_identity_changes.identifier_value
+        {%- endfor %}
+    ),
+
+    order_versions as (
+        select stg_shop__orders.*
+        from stg_shop__orders
+        where stg_shop__orders.order_id in (select recomputed_orders.order_id from recomputed_orders)
+    ),
+
+{% else %}
+
+    order_versions as (
+        select * from stg_shop__orders
+    ),
+
+{% endif %}
 
 versions_before_cutoff as (
     select
@@ -17,7 +80,7 @@ versions_before_cutoff as (
             partition by order_id
             order by updated_at desc, loaded_at desc
         ) as version_recency
-    from stg_shop__orders
+    from order_versions
     where updated_at < {{ as_of_cutoff() }}
         and ordered_at < {{ as_of_cutoff() }}
 ),
@@ -73,7 +136,11 @@ final as (
         -- timestamps
         ordered_at,
         cast(ordered_at as date) as ordered_date,
-        updated_at
+        updated_at,
+
+        -- lineage
+        loaded_at,
+        {{ build_started_at() }} as built_at
     from attributed
 )
 

@@ -1,14 +1,34 @@
 -- One row per raw shop order line row: typed, with its quarantine reason and its
 -- disposition (staged, duplicate or quarantined). A line whose order header was
 -- never staged is quarantined too, so no staged line points at a missing order.
--- A table rebuilt every run (not incremental, since a line's quarantine depends on order
--- headers that may arrive later): the staged, quarantine and test queries read it once
--- instead of re-joining the raw lines with the order headers each time.
-{{ config(materialized='table') }}
+-- Incremental: a run classifies the new loads, and again every delivery of a line key
+-- that is still quarantined for its order (unknown_order, order_quarantined) or that
+-- the new loads deliver again, since a header that arrives later can make such a line
+-- usable and so change which delivery of its key is staged. The run replaces those
+-- deliveries by raw row; every other line keeps its disposition, because a staged
+-- header never goes away.
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key=['_source_file', '_file_row_number'],
+        on_schema_change='fail',
+    )
+}}
 
 with
 
-{{ raw_rows_to_classify(source('shop', 'order_lines'), 'order_line_id') }},
+{% set keys_waiting_for_their_order -%}
+    select order_line_id as raw_key
+    from {{ this }}
+    where quarantine_reason in ('unknown_order', 'order_quarantined')
+{%- endset -%}
+
+{{ raw_rows_to_classify(
+    source('shop', 'order_lines'),
+    'order_line_id',
+    keys_to_reclassify=keys_waiting_for_their_order
+) }},
 
 order_headers as (
     select
@@ -16,6 +36,9 @@ order_headers as (
         max(case when row_disposition = 'staged' then 1 else 0 end) as has_staged_version
     from {{ ref('base_shop__orders') }}
     where order_id is not null
+    {% if is_incremental() %}
+        and order_id in (select {{ clean_text('source.order_id') }} from source)
+    {% endif %}
     group by order_id
 ),
 
@@ -65,7 +88,7 @@ validated as {{ not_materialized() }} (
     from typed
 ),
 
-{{ classify_raw_rows('validated', ['order_line_id']) }},
+{{ classify_raw_rows('validated', ['order_line_id'], whole_keys=true) }},
 
 final as (
     select
