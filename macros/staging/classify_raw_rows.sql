@@ -125,9 +125,10 @@ classified as (
     `keys_to_reclassify`, a select of one column `raw_key` (`clean_text` of the first
     key column), names keys whose earlier deliveries must be classified again: their
     disposition depends on rows of another model that may arrive later (order lines on
-    their order header). On an incremental run the batch then holds every delivery of
-    those keys and of the keys in the new loads, besides the new loads themselves, and
-    the model classifies it with `classify_raw_rows(..., whole_keys=true)`. -#}
+    their order header). On an incremental run the batch (CTE `batch_raw_rows`, over the
+    keys of CTE `reclassified_keys`) then holds every delivery of those keys and of the
+    keys in the new loads, besides the new loads themselves, and the model classifies it
+    with `classify_raw_rows(..., whole_keys=true)`. -#}
 {% macro raw_rows_to_classify(relation, first_key_column, keys_to_reclassify=none) -%}
 {%- set loaded_through = high_water_marks({'loaded_through': 'max(_loaded_at)'}).loaded_through if is_incremental() -%}
 {%- set whole_keys = keys_to_reclassify is not none and is_incremental() -%}
