@@ -31,6 +31,8 @@ int_identifiers_resolved_to_customers as (
     select * from {{ ref('int_identifiers_resolved_to_customers') }}
 ),
 
+{%- set attribution_identifier_types = ['shop_customer_id', 'email'] %}
+
 {% if is_incremental() %}
     {%- set marks = high_water_marks({
         'loaded_through': 'max(loaded_at)',
@@ -39,7 +41,7 @@ int_identifiers_resolved_to_customers as (
     }) %}
 
     unapplied_identity_changes as (
-        {{ unapplied_identity_changes(['shop_customer_id', 'email'], marks.built_through) }}
+        {{ unapplied_identity_changes(attribution_identifier_types, marks.built_through) }}
     ),
 
     recomputed_orders as (
@@ -47,7 +49,7 @@ int_identifiers_resolved_to_customers as (
         from stg_shop__orders
         where {{ touched_since_high_water_mark('loaded_at', 'greatest(updated_at, ordered_at)', marks) }}
 
-        {%- for identifier_type in ['shop_customer_id', 'email'] %}
+        {%- for identifier_type in attribution_identifier_types %}
 
         union
 
