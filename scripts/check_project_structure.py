@@ -22,7 +22,7 @@ Rules:
   model_undocumented        a model without a description
   column_undocumented       a declared column without a description, or (with --catalog)
                             a column of the built relation not declared in YAML
-  primary_key_untested      a model without unique (or unique_across_loads) + not_null on
+  primary_key_untested      a model without unique (or unique_across_loads/_builds) + not_null on
                             one column, nor a unique_combination_of_columns test
   mart_contract_missing     a dim_ / fct_ model without an enforced contract
 
@@ -57,8 +57,10 @@ LAYER_PREFIXES = {
     "marts": ("dim_", "fct_", "rpt_"),
 }
 CONTRACT_PREFIXES = ("dim_", "fct_")
-# unique_across_loads is unique for load-grown tables, checking new loads in scheduled builds.
-UNIQUE_COLUMN_TESTS = ("unique", "unique_across_loads")
+# unique_across_loads is unique for load-grown tables, checking new loads in scheduled builds;
+# unique_across_builds is unique for incremental models, checking the rows built since the
+# last checked build.
+UNIQUE_COLUMN_TESTS = ("unique", "unique_across_loads", "unique_across_builds")
 RULES = (
     "direct_join_to_source",
     "multiple_sources",
@@ -276,7 +278,7 @@ def check(manifest: dict, catalog: dict | None) -> list[Violation]:
         if not source.get("loaded_at_field") or not has_sla:
             add("source_freshness_missing", uid, "needs loaded_at_field and a freshness warn_after/error_after")
 
-    # Primary keys: unique (or unique_across_loads) + not_null on one column, or
+    # Primary keys: unique (or unique_across_loads/_builds) + not_null on one column, or
     # unique_combination_of_columns.
     unique_columns: dict[str, set[str]] = defaultdict(set)
     not_null_columns: dict[str, set[str]] = defaultdict(set)

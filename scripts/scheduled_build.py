@@ -32,9 +32,14 @@ selection, no ``--full-refresh`` or ``--empty``, nothing but unit tests excluded
 earlier whole-project build succeeded here, the gate passes that build's ledger mark as
 the var ``raw_rows_accounted_after``, so the tests account for exactly the rows loaded
 since the last build that accounted for the ones before. Without such a build (the first
-one, or after failures only) the tests fall back to their ``window_days``. A var given by
-the caller is left as it is. The var is not part of the fingerprint: it follows from the
-recorded builds.
+one, or after failures only) the tests fall back to their ``window_days``.
+
+The same way, the data tests of the incremental models check the rows built since the
+last build that checked the ones before: the gate passes the end of that successful
+whole-project build as the var ``last_checked_build_at``, and those tests read the rows
+whose ``built_at`` is later (``macros/utils/built_since_last_check.sql``); without it they
+read every row. A var given by the caller is left as it is. Neither var is part of the
+fingerprint: they follow from the recorded builds.
 
 Usage::
 
@@ -77,6 +82,15 @@ DEFAULT_DATABASE = "data/warehouse.duckdb"
 DBT_ENV_VAR = "SEGMENTS_DBT_EXECUTABLE"
 DEFAULT_DBT_ARGS = ("--exclude-resource-type", "unit_test")
 ACCOUNTED_AFTER_VAR = "raw_rows_accounted_after"
+CHECKED_BUILD_VAR = "last_checked_build_at"
+MARK_MESSAGES = {
+    ACCOUNTED_AFTER_VAR: "row accounting covers the rows loaded after {mark} "
+    "(the last successful whole-project build's loads)",
+    CHECKED_BUILD_VAR: "the incremental models' data tests check the rows built after {mark} "
+    "(the end of the last successful whole-project build)",
+}
+# How the marks are written into those vars (the macros accept this form).
+TIMESTAMP_VAR_FORMAT = "%Y-%m-%d %H:%M:%S.%f"
 # Arguments after which a build does not run every data test over every model's new rows.
 PARTIAL_BUILD_FLAGS = frozenset({
     "-s", "--select", "--selector", "--exclude", "-m", "--models",
@@ -414,32 +428,40 @@ def last_build(con: duckdb.DuckDBPyConnection) -> LastBuild | None:
     return LastBuild(row[0], row[1], recorded_parts(row[2]), row[3], row[4])
 
 
-def last_accounted_load(con: duckdb.DuckDBPyConnection) -> str | None:
-    """Ledger mark (newest loaded_at) of the newest successful whole-project build."""
+def last_checked_build(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
+    """Marks of the newest successful whole-project build, as the vars the gate passes:
+    its ledger mark (newest loaded_at it accounted for) and when it ended. Empty without
+    such a build; no ledger mark when it saw no loads."""
     if not relation_exists(con, RECORD_TABLE):
-        return None
+        return {}
     records = con.execute(
-        f"SELECT fingerprint_parts FROM {RECORD_TABLE} "
+        f"SELECT fingerprint_parts, finished_at FROM {RECORD_TABLE} "
         f"WHERE dbt_exit_code = 0 ORDER BY build_number DESC"
     ).fetchall()
-    for (text,) in records:
+    for text, finished_at in records:
         parts = recorded_parts(text)
         if not parts or not is_whole_project_build(parts.get("dbt_args") or []):
             continue
+        marks = {}
         loaded_at = (parts.get("ledger") or {}).get("last_loaded_at")
-        return datetime.fromisoformat(loaded_at).strftime("%Y-%m-%d %H:%M:%S.%f") if loaded_at else None
-    return None
+        if loaded_at:
+            marks[ACCOUNTED_AFTER_VAR] = datetime.fromisoformat(loaded_at).strftime(
+                TIMESTAMP_VAR_FORMAT
+            )
+        marks[CHECKED_BUILD_VAR] = finished_at.strftime(TIMESTAMP_VAR_FORMAT)
+        return marks
+    return {}
 
 
 def read_warehouse(
     database: Path,
-) -> tuple[dict[str, Any] | None, LastBuild | None, str | None]:
-    """Ledger high-water mark, last recorded build and last accounted load, read-only."""
+) -> tuple[dict[str, Any] | None, LastBuild | None, dict[str, str]]:
+    """Ledger high-water mark, last recorded build and last checked build's marks, read-only."""
     if not database.exists():
-        return None, None, None
+        return None, None, {}
     con = open_warehouse(database, read_only=True)
     try:
-        return ledger_high_water_mark(con), last_build(con), last_accounted_load(con)
+        return ledger_high_water_mark(con), last_build(con), last_checked_build(con)
     except duckdb.Error as exc:
         raise WarehouseUnavailable(f"cannot read warehouse {database}: {first_line(exc)}") from None
     finally:
@@ -629,7 +651,7 @@ def main(argv: list[str] | None = None) -> int:
         if not (project_dir / "dbt_project.yml").is_file():
             raise UsageError(f"{project_dir} is not a dbt project (no dbt_project.yml)")
         database = warehouse_path(project_dir)
-        ledger, previous, accounted_after = read_warehouse(database)
+        ledger, previous, checked_marks = read_warehouse(database)
         # as_of defaults to today when the fingerprint is taken; a build that dbt starts
         # just after midnight records the day before and is merely repeated once.
         parts = fingerprint_parts(project_dir, dbt_args, ledger, started_at.strftime("%Y-%m-%d"))
@@ -653,16 +675,13 @@ def main(argv: list[str] | None = None) -> int:
         )
         check_dbt(command[0])
         _, cli_vars = normalised_dbt_args(dbt_args)
-        if (
-            accounted_after is not None
-            and is_whole_project_build(dbt_args)
-            and ACCOUNTED_AFTER_VAR not in cli_vars
-        ):
-            command = [dbt, "build", *with_var(dbt_args, ACCOUNTED_AFTER_VAR, accounted_after)]
-            print(
-                f"scheduled build: row accounting covers the rows loaded after {accounted_after} "
-                f"(the last successful whole-project build's loads)"
-            )
+        if is_whole_project_build(dbt_args):
+            for name, mark in checked_marks.items():
+                if name in cli_vars:
+                    continue
+                dbt_args = with_var(dbt_args, name, mark)
+                print(f"scheduled build: {MARK_MESSAGES[name].format(mark=mark)}")
+            command = [dbt, "build", *dbt_args]
         build_number = record_start(database, fingerprint, parts, command[1:], started_at)
         clock = time.monotonic()
         try:

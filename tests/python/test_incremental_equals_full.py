@@ -77,6 +77,23 @@ def dbt_env(work: Path, database: Path) -> dict[str, str]:
     }
 
 
+def dbt_test(env: dict[str, str], selection: str, dbt_vars: dict) -> subprocess.CompletedProcess:
+    """`dbt test` of a selection with vars; the result, passed or not."""
+    return subprocess.run(
+        [str(DBT), "test", "--select", selection, "--vars", json.dumps(dbt_vars)],
+        cwd=REPO, env=env, capture_output=True, text=True,
+    )
+
+
+def execute(database: Path, sql: str, parameters: list | None = None) -> list[tuple]:
+    """One statement on a read-write connection to the warehouse."""
+    con = duckdb.connect(str(database))
+    try:
+        return con.execute(sql, parameters or []).fetchall()
+    finally:
+        con.close()
+
+
 def dbt_build(work: Path, database: Path, as_of: dt.date, full_refresh: bool,
               extra_vars: dict | None = None) -> None:
     env = dbt_env(work, database)

@@ -9,15 +9,14 @@ two loads; planted problems must be found exactly when their rows fall after the
 
 from __future__ import annotations
 
-import json
 import subprocess
-import sys
-from pathlib import Path
 
 import duckdb
 import pytest
 
 from test_incremental_equals_full import DBT, END_DATE, dbt_env, generate, load, run
+from test_incremental_equals_full import dbt_test as run_dbt_test
+from test_incremental_equals_full import execute as execute_sql
 
 pytestmark = pytest.mark.skipif(not DBT.exists(), reason="needs dbt beside this Python")
 
@@ -44,18 +43,11 @@ def warehouse(tmp_path_factory: pytest.TempPathFactory) -> dict:
 
 def dbt_test(warehouse: dict, selection: str, accounted_after=None) -> subprocess.CompletedProcess:
     dbt_vars = {"raw_rows_accounted_after": f"{accounted_after:%Y-%m-%d %H:%M:%S.%f}"} if accounted_after else {}
-    return subprocess.run(
-        [str(DBT), "test", "--select", selection, "--vars", json.dumps(dbt_vars)],
-        cwd=Path(__file__).resolve().parents[2], env=warehouse["env"], capture_output=True, text=True,
-    )
+    return run_dbt_test(warehouse["env"], selection, dbt_vars)
 
 
 def execute(warehouse: dict, sql: str, parameters: list | None = None):
-    con = duckdb.connect(str(warehouse["database"]))
-    try:
-        return con.execute(sql, parameters or []).fetchall()
-    finally:
-        con.close()
+    return execute_sql(warehouse["database"], sql, parameters)
 
 
 def test_duplicate_event_id_is_found_only_when_loaded_after_the_mark(warehouse: dict) -> None:

@@ -279,11 +279,24 @@ def ledger_mark(database: Path, build_number: int) -> str:
     )
 
 
-def accounted_after(call: dict) -> str | None:
+def passed_var(call: dict, name: str) -> str | None:
     args = call["args"]
     if "--vars" not in args:
         return None
-    return json.loads(args[args.index("--vars") + 1]).get("raw_rows_accounted_after")
+    return json.loads(args[args.index("--vars") + 1]).get(name)
+
+
+def accounted_after(call: dict) -> str | None:
+    return passed_var(call, "raw_rows_accounted_after")
+
+
+def checked_build_at(call: dict) -> str | None:
+    return passed_var(call, "last_checked_build_at")
+
+
+def build_end(database: Path, build_number: int) -> str:
+    """When a recorded build ended, as the gate passes it to dbt."""
+    return builds(database)[build_number - 1][4].strftime("%Y-%m-%d %H:%M:%S.%f")
 
 
 def test_row_accounting_starts_after_the_last_successful_whole_project_build(
@@ -333,14 +346,56 @@ def test_partial_builds_neither_get_nor_move_the_row_accounting_mark(
         assert calls(fake_dbt)[number]["args"] == ["build", *args]
     gate("--", "--exclude-resource-types=unit_test", "--vars", "{as_of: 2026-01-02}")
     passed = json.loads(calls(fake_dbt)[-1]["args"][3])
-    assert passed == {"as_of": "2026-01-02", "raw_rows_accounted_after": first_mark}
+    assert passed == {
+        "as_of": "2026-01-02",
+        "last_checked_build_at": build_end(warehouse, 1),
+        "raw_rows_accounted_after": first_mark,
+    }
+
+
+def test_data_tests_check_the_rows_built_after_the_last_successful_whole_project_build(
+    warehouse, landing, gate, fake_dbt, monkeypatch
+):
+    ends = iter([datetime(2026, 3, 1, 6, minute) for minute in range(0, 60, 5)])
+    monkeypatch.setattr(scheduled_build, "utc_now", lambda: next(ends))
+    code, out, _ = gate()
+    # The first build has no earlier one: its tests read every row.
+    assert code == 0 and checked_build_at(calls(fake_dbt)[0]) is None
+    assert "rows built after" not in out
+    first_end = build_end(warehouse, 1)
+    assert first_end == "2026-03-01 06:05:00.000000"
+    web_events_file(landing, "2026-01-02")
+    load_sources.run(landing, warehouse)
+    code, out, _ = gate()
+    assert code == 0 and checked_build_at(calls(fake_dbt)[1]) == first_end
+    assert f"rows built after {first_end}" in out
+    # A failed build, and a selection that succeeded, leave the mark where it was: rows
+    # they wrote are checked by the next whole-project build.
+    second_end = build_end(warehouse, 2)
+    web_events_file(landing, "2026-01-03")
+    load_sources.run(landing, warehouse)
+    monkeypatch.setenv("FAKE_DBT_EXIT", "1")
+    gate()
+    monkeypatch.setenv("FAKE_DBT_EXIT", "0")
+    gate("--", "--select", "customers")
+    gate()
+    assert [checked_build_at(call) for call in calls(fake_dbt)[2:]] == [
+        second_end, None, second_end
+    ]
+    # A caller's own value is kept.
+    web_events_file(landing, "2026-01-04")
+    load_sources.run(landing, warehouse)
+    gate("--", "--vars", "{last_checked_build_at: '2020-01-01 00:00:00'}")
+    assert checked_build_at(calls(fake_dbt)[-1]) == "2020-01-01 00:00:00"
 
 
 def test_row_accounting_var_given_by_the_caller_is_kept(warehouse, gate, fake_dbt):
     gate()
     given = "{raw_rows_accounted_after: '2020-01-01 00:00:00'}"
     gate("--", "--vars", given)
-    assert calls(fake_dbt)[1]["args"] == ["build", "--vars", given]
+    assert calls(fake_dbt)[1]["args"][:2] == ["build", "--vars"]
+    assert accounted_after(calls(fake_dbt)[1]) == "2020-01-01 00:00:00"
+    assert checked_build_at(calls(fake_dbt)[1]) == build_end(warehouse, 1)
 
 
 # ------------------------------------------------------------- failures and --force

@@ -102,7 +102,8 @@ final as (
         last_clicked_at,
         opens,
         clicks,
-        max_loaded_at
+        max_loaded_at,
+        {{ build_started_at() }} as built_at
     from pairs_aggregated
 )
 

@@ -183,7 +183,8 @@ final as (
         first_seen_at,
         last_seen_at,
         evidence_count,
-        max_loaded_at
+        max_loaded_at,
+        {{ build_started_at() }} as built_at
     from observations
 )
 

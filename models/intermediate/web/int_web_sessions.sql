@@ -258,7 +258,8 @@ recomputed_sessions as (
         ) as is_converted,
         sessions_joined.last_add_to_cart_at,
         sessions_joined.max_loaded_at,
-        (select max(placed_orders.loaded_at) from placed_orders) as orders_max_loaded_at
+        (select max(placed_orders.loaded_at) from placed_orders) as orders_max_loaded_at,
+        {{ build_started_at() }} as built_at
     from sessions_joined
 ),
 
