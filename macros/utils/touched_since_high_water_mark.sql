@@ -1,4 +1,4 @@
-{#- The rule every event-fed incremental model uses to find what a run must recompute: a
+{#- The rule the event-fed incremental models that recompute from history use to find what a run must recompute: a
     row loaded after the model's load high-water mark (exact, since loads are appended in
     `_loaded_at` order, however late the event occurred), or an event within
     var('incremental_lookback_days') of event time before the newest one processed (which

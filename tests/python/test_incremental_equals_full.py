@@ -10,7 +10,8 @@ customer-level incremental models must follow the moves into old history. The bu
 models only (``dbt run``); their tests belong to the project's ``dbt build``. Every incremental model
 of the project, and ``dim_customers``, must hold the same rows in both (EXCEPT ALL both
 ways), comparing every column except load- and build-time metadata (`*loaded_at`,
-`built_at`), which record when each warehouse loaded the files and ran its builds. Two full rebuilds must also give identical customer ids.
+`built_at`, `counted_before`), which record when each warehouse loaded the files and ran
+its builds. Two full rebuilds must also give identical customer ids.
 """
 
 from __future__ import annotations
@@ -41,8 +42,9 @@ TIGHTENED_IDENTITY = {"identity_max_links_per_identifier": 1}
 # Every incremental model with its parents, and the customer profile with its parents.
 SELECTION = "+config.materialized:incremental +dim_customers"
 # Load- and build-time metadata: the two warehouses load the same files and build at
-# different wall-clock times.
-METADATA_SUFFIXES = ("loaded_at", "built_at")
+# different wall-clock times. `counted_before` is the as_of cutoff of the build that last
+# wrote an identity observation, so it follows the build history as `built_at` does.
+METADATA_SUFFIXES = ("loaded_at", "built_at", "counted_before")
 
 pytestmark = pytest.mark.skipif(
     not (GENERATOR.exists() and LOADER.exists()),

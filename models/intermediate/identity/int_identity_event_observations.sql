@@ -4,12 +4,15 @@
     cutoff: the part of int_identity_observations that grows with events, kept
     incrementally.
 
-    Incremental runs find the identifiers touched by a row loaded after the load high-water
-    mark, or by an event within var('incremental_lookback_days') of event time before the
-    newest one counted (which also admits the events a moved as_of now reaches), and
-    recompute every observation that contains a touched identifier from all of its events.
-    A touched observation always contains a touched identifier, so delete+insert on
-    observation_id replaces exactly the observations that changed.
+    Every row records the cutoff its events were counted against (`counted_before`). The
+    events the table has not counted yet are exactly those loaded after its load
+    high-water mark (however late they occurred) and those at or after the newest
+    `counted_before` that the moved as_of now admits: every other event was loaded and
+    within the cutoff when the last build counted. An incremental run counts only those
+    events and adds them to the observations they belong to (earliest and latest time,
+    count, newest load), so it reads the day's events, not every identifier's history.
+    delete+insert on observation_id replaces the observations that grew.
+    Moving as_of back needs --full-refresh, as for every incremental model.
 -#}
 {{
     config(
@@ -19,6 +22,13 @@
         on_schema_change='fail',
     )
 }}
+
+{%- if is_incremental() %}
+    {%- set marks = high_water_marks({
+        'loaded_through': 'max(max_loaded_at)',
+        'counted_before': 'max(counted_before)',
+    }) %}
+{%- endif %}
 
 with
 
@@ -30,46 +40,6 @@ stg_email__events as (
     select * from {{ ref('stg_email__events') }}
 ),
 
-{% if is_incremental() %}
-    {%- set marks = high_water_marks({
-        'loaded_through': 'max(max_loaded_at)',
-        'occurred_through': 'max(last_seen_at)',
-    }) %}
-
-    -- The touched web events, read straight from the staged events (DuckDB materialises
-    -- a CTE that is read twice, and stg_web__events is every event); this one is read
-    -- twice, once per identifier column, and holds only the events of the run.
-    touched_web_events as (
-        select
-            staged_events.anonymous_id,
-            staged_events.user_id
-        from {{ ref('stg_web__events') }} as staged_events
-        where staged_events.occurred_at < {{ as_of_cutoff() }}
-            and {{ touched_since_high_water_mark('staged_events.loaded_at', 'staged_events.occurred_at', marks) }}
-    ),
-
-    touched_web_identifiers as (
-        select anonymous_id as identifier_value
-        from touched_web_events
-        where anonymous_id is not null
-
-        union
-
-        select user_id as identifier_value
-        from touched_web_events
-        where user_id is not null
-    ),
-
-    touched_emails as (
-        select distinct staged_events.email
-        from {{ ref('stg_email__events') }} as staged_events
-        where staged_events.occurred_at < {{ as_of_cutoff() }}
-            and staged_events.email is not null
-            and {{ touched_since_high_water_mark('staged_events.loaded_at', 'staged_events.occurred_at', marks) }}
-    ),
-
-{% endif %}
-
 web_events_observed as (
     select
         user_id,
@@ -80,10 +50,8 @@ web_events_observed as (
     where occurred_at < {{ as_of_cutoff() }}
         and (user_id is not null or anonymous_id is not null)
     {% if is_incremental() %}
-        and (
-            anonymous_id in (select identifier_value from touched_web_identifiers)
-            or user_id in (select identifier_value from touched_web_identifiers)
-        )
+        -- Not counted yet: loaded after the mark, or admitted by the moved as_of.
+        and (loaded_at > {{ marks.loaded_through }} or occurred_at >= {{ marks.counted_before }})
     {% endif %}
 ),
 
@@ -96,7 +64,8 @@ email_events_observed as (
     where occurred_at < {{ as_of_cutoff() }}
         and email is not null
     {% if is_incremental() %}
-        and email in (select email from touched_emails)
+        -- Not counted yet: loaded after the mark, or admitted by the moved as_of.
+        and (loaded_at > {{ marks.loaded_through }} or occurred_at >= {{ marks.counted_before }})
     {% endif %}
 ),
 
@@ -142,7 +111,7 @@ all_evidence as (
     select * from email_evidence
 ),
 
-observations as (
+new_observations as (
     select
         identifier_type,
         identifier_value,
@@ -162,7 +131,7 @@ observations as (
         evidence_source
 ),
 
-final as (
+keyed_new_observations as (
     select
         {{ dbt.hash(dbt.concat([
             "evidence_source",
@@ -183,9 +152,50 @@ final as (
         first_seen_at,
         last_seen_at,
         evidence_count,
-        max_loaded_at,
+        max_loaded_at
+    from new_observations
+),
+
+final as (
+    select
+        keyed_new_observations.observation_id,
+        keyed_new_observations.identifier_type,
+        keyed_new_observations.identifier_value,
+        keyed_new_observations.linked_identifier_type,
+        keyed_new_observations.linked_identifier_value,
+        keyed_new_observations.evidence_source,
+        {% if is_incremental() %}
+            -- The new events added to what the observation counted before.
+            case
+                when counted.first_seen_at < keyed_new_observations.first_seen_at then counted.first_seen_at
+                else keyed_new_observations.first_seen_at
+            end as first_seen_at,
+            case
+                when counted.last_seen_at > keyed_new_observations.last_seen_at then counted.last_seen_at
+                else keyed_new_observations.last_seen_at
+            end as last_seen_at,
+            keyed_new_observations.evidence_count + coalesce(counted.evidence_count, 0) as evidence_count,
+            case
+                when counted.max_loaded_at > keyed_new_observations.max_loaded_at then counted.max_loaded_at
+                else keyed_new_observations.max_loaded_at
+            end as max_loaded_at,
+        {% else %}
+            keyed_new_observations.first_seen_at,
+            keyed_new_observations.last_seen_at,
+            keyed_new_observations.evidence_count,
+            keyed_new_observations.max_loaded_at,
+        {% endif %}
+        {{ as_of_cutoff() }} as counted_before,
         {{ build_started_at() }} as built_at
-    from observations
+    from keyed_new_observations
+    {% if is_incremental() %}
+        left join {{ this }} as counted
+            on keyed_new_observations.identifier_type = counted.identifier_type
+            and keyed_new_observations.identifier_value = counted.identifier_value
+            and keyed_new_observations.evidence_source = counted.evidence_source
+            and coalesce(keyed_new_observations.linked_identifier_type, '') = coalesce(counted.linked_identifier_type, '')
+            and coalesce(keyed_new_observations.linked_identifier_value, '') = coalesce(counted.linked_identifier_value, '')
+    {% endif %}
 )
 
 select * from final
