@@ -11,12 +11,11 @@ in a row dated before or after a mark and expects it found exactly when the scop
 from __future__ import annotations
 
 import datetime as dt
-import json
 import subprocess
 
 import pytest
 
-from test_incremental_equals_full import DBT, END_DATE, dbt_env, generate, load, run
+from test_incremental_equals_full import DBT, END_DATE, small_warehouse
 from test_incremental_equals_full import dbt_test as run_dbt_test
 from test_incremental_equals_full import execute as execute_sql
 
@@ -33,15 +32,8 @@ UNIQUE_SESSION_TEST = "test_name:unique_across_builds,int_web_sessions"
 
 @pytest.fixture(scope="module")
 def warehouse(tmp_path_factory: pytest.TempPathFactory) -> dict:
-    work = tmp_path_factory.mktemp("since_last_check")
-    landing, database = work / "landing", work / "warehouse.duckdb"
-    generate(landing, days=5, end_date=END_DATE)
-    load(landing, database)
-    env = dbt_env(work, database)
-    run([str(DBT), "build", "--quiet", "--resource-type", "model", "--resource-type", "seed",
-         "--select", "+int_customer_email_campaigns +int_web_sessions",
-         "--vars", json.dumps({"as_of": END_DATE.isoformat()})], env)
-    warehouse = {"database": database, "env": env}
+    warehouse = small_warehouse(tmp_path_factory.mktemp("since_last_check"),
+                                "+int_customer_email_campaigns +int_web_sessions")
     [(built_at,)] = execute(warehouse, f"select max(built_at) from {CAMPAIGNS}")
     # The build above is the last checked one: it ended after it started.
     warehouse["checked_at"] = built_at + dt.timedelta(minutes=1)

@@ -96,6 +96,18 @@ def execute(database: Path, sql: str, parameters: list | None = None) -> list[tu
         con.close()
 
 
+def small_warehouse(work: Path, selection: str, days: int = 5) -> dict:
+    """A warehouse of `days` landing days with the models (and seeds) of `selection` built
+    at as_of END_DATE: its database path and the dbt environment that reaches it."""
+    landing, database = work / "landing", work / "warehouse.duckdb"
+    generate(landing, days=days, end_date=END_DATE)
+    load(landing, database)
+    env = dbt_env(work, database)
+    run([str(DBT), "build", "--quiet", "--resource-type", "model", "--resource-type", "seed",
+         "--select", selection, "--vars", json.dumps({"as_of": END_DATE.isoformat()})], env)
+    return {"database": database, "env": env}
+
+
 def dbt_build(work: Path, database: Path, as_of: dt.date, full_refresh: bool,
               extra_vars: dict | None = None) -> None:
     env = dbt_env(work, database)

@@ -2,15 +2,20 @@
     One row per customer per campaign any of their email addresses received events for,
     with the earliest send, open and click across those addresses.
 
-    Incremental runs recompute whole customers, from all of their addresses' campaigns:
-    - customers with an (address, campaign) pair loaded after the table's load high-water
-      mark, or with an event after the latest one the table has seen (an event a moved
-      as_of now admits, since every older one is already counted);
-    - both the previous and the new customer of every address that
-      `int_identifier_customer_changes` recorded as moved since this table's last build.
-    The batch holds one key-only row per recomputed customer besides its campaigns, so the
-    replace_keys strategy also clears a customer left with no activity (one whose
-    addresses moved away, or that vanished in a merge).
+    Incremental runs recompute:
+    - whole customers, from all of their addresses' campaigns: both the previous and the
+      new customer of every address that `int_identifier_customer_changes` recorded as
+      moved since this table's last build (their set of addresses changed);
+    - for every other customer, only the campaigns with an (address, campaign) pair
+      loaded after the table's load high-water mark, or with an event after the latest
+      one the table has seen (an event a moved as_of now admits, since every older one is
+      already counted), each from all of the customer's addresses. Its other campaigns
+      have the same addresses and pairs as before, so their rows stay.
+    The batch holds one key-only row per customer recomputed whole, and the replace_keys
+    strategy (`replace_single_rows`) replaces those customers whole, which also clears a
+    customer left with no activity (one whose addresses moved away, or that vanished in a
+    merge), and only the recomputed campaigns of the others. A send to 300,000 customers
+    rewrites 300,000 rows, not every campaign of those customers.
 -#}
 {{
     config(
@@ -18,6 +23,7 @@
         incremental_strategy='replace_keys',
         unique_key='customer_id',
         key_only_when_null='campaign_id',
+        replace_single_rows=true,
         on_schema_change='fail',
     )
 }}
@@ -53,17 +59,30 @@ email_customers as (
         {{ unapplied_identity_changes(['email'], marks.built_through) }}
     ),
 
-    touched_customers as (
-        select email_customers.customer_id
+    -- The campaigns with a new or newly admitted pair, with the customer they belong to.
+    touched_customer_campaigns as (
+        select distinct
+            email_customers.customer_id,
+            int_email_recipient_campaigns.campaign_id
         from int_email_recipient_campaigns
         inner join email_customers
             on int_email_recipient_campaigns.email = email_customers.email
         where int_email_recipient_campaigns.max_loaded_at > {{ marks.loaded_through }}
             or int_email_recipient_campaigns.last_event_at > {{ marks.occurred_through }}
+    ),
+
+    reassigned as (
+        {{ reassigned_customers() }}
+    ),
+
+    touched_customers as (
+        select touched_customer_campaigns.customer_id
+        from touched_customer_campaigns
 
         union
 
-        {{ reassigned_customers() }}
+        select reassigned.customer_id
+        from reassigned
     ),
 
     recomputed_emails as (
@@ -87,6 +106,16 @@ recipients_attributed as (
     from int_email_recipient_campaigns
     inner join recomputed_emails
         on int_email_recipient_campaigns.email = recomputed_emails.email
+    {% if is_incremental() %}
+        -- A reassigned customer whole, any other only in its touched campaigns.
+        where recomputed_emails.customer_id in (select reassigned.customer_id from reassigned)
+            or (recomputed_emails.customer_id, int_email_recipient_campaigns.campaign_id) in (
+                select
+                    touched_customer_campaigns.customer_id,
+                    touched_customer_campaigns.campaign_id
+                from touched_customer_campaigns
+            )
+    {% endif %}
 ),
 
 customer_campaigns as (
@@ -150,7 +179,7 @@ campaigns_final as (
             cast(null as {{ dbt.type_timestamp() }}) as last_clicked_at,
             cast(null as {{ dbt.type_timestamp() }}) as max_loaded_at,
             {{ build_started_at() }} as built_at
-        from touched_customers
+        from reassigned
     )
 
 {% else %}
