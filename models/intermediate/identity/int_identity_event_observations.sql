@@ -165,20 +165,12 @@ final as (
         keyed_new_observations.linked_identifier_value,
         keyed_new_observations.evidence_source,
         {% if is_incremental() %}
-            -- The new events added to what the observation counted before.
-            case
-                when counted.first_seen_at < keyed_new_observations.first_seen_at then counted.first_seen_at
-                else keyed_new_observations.first_seen_at
-            end as first_seen_at,
-            case
-                when counted.last_seen_at > keyed_new_observations.last_seen_at then counted.last_seen_at
-                else keyed_new_observations.last_seen_at
-            end as last_seen_at,
+            -- The new events added to what the observation counted before (least and
+            -- greatest skip the null of an observation seen for the first time).
+            least(counted.first_seen_at, keyed_new_observations.first_seen_at) as first_seen_at,
+            greatest(counted.last_seen_at, keyed_new_observations.last_seen_at) as last_seen_at,
             keyed_new_observations.evidence_count + coalesce(counted.evidence_count, 0) as evidence_count,
-            case
-                when counted.max_loaded_at > keyed_new_observations.max_loaded_at then counted.max_loaded_at
-                else keyed_new_observations.max_loaded_at
-            end as max_loaded_at,
+            greatest(counted.max_loaded_at, keyed_new_observations.max_loaded_at) as max_loaded_at,
         {% else %}
             keyed_new_observations.first_seen_at,
             keyed_new_observations.last_seen_at,
