@@ -47,18 +47,24 @@ quarantined_rows as (
         and loaded_at > (select loaded_after from window_start)
 ),
 
-usable_window_rows as (
+-- Read twice (the row count and the distinct keys), one column: inlined, not held whole.
+usable_window_rows as {{ not_materialized() }} (
     select {{ natural_key | join(', ') }}
     from {{ base_model }}
     where quarantine_reason is null
         and _loaded_at > (select loaded_after from window_start)
 ),
 
-usable_keys as (
-    select distinct {{ natural_key | join(', ') }}
-    from usable_window_rows
+usable_window_keys as (
+    select count(*) as key_count
+    from (
+        select distinct {{ natural_key | join(', ') }}
+        from usable_window_rows
+    ) as distinct_window_keys
 ),
 
+-- Earlier usable deliveries of the window's keys: prefiltered on the first key column,
+-- so only the rows of redelivered keys are read back, then matched on the whole key.
 keys_usable_before_window as (
     select distinct
         {%- for column in natural_key %}
@@ -67,24 +73,29 @@ keys_usable_before_window as (
     from {{ base_model }}
     where quarantine_reason is null
         and _loaded_at <= (select loaded_after from window_start)
-        and {{ natural_key[0] }} in (select {{ natural_key[0] }} from usable_keys)
+        and {{ natural_key[0] }} in (select {{ natural_key[0] }} from usable_window_rows)
 ),
 
-first_delivered_keys as (
+window_keys_delivered_before as (
     select count(*) as key_count
-    from usable_keys
-    left join keys_usable_before_window
-        on
-        {%- for column in natural_key %}
-        {{ "and " if not loop.first }}usable_keys.{{ column }} = keys_usable_before_window.earlier_{{ column }}
-        {%- endfor %}
-    where keys_usable_before_window.earlier_{{ natural_key[0] }} is null
+    from keys_usable_before_window
+    where exists (
+        select 1
+        from usable_window_rows
+        where
+            {%- for column in natural_key %}
+            {{ "and " if not loop.first }}usable_window_rows.{{ column }} = keys_usable_before_window.earlier_{{ column }}
+            {%- endfor %}
+    )
 ),
 
+-- Every usable row of the window is a duplicate but the first delivery of each key
+-- that had no usable delivery before the window.
 duplicate_rows as (
     select
         (select count(*) from usable_window_rows)
-        - (select key_count from first_delivered_keys) as row_count
+        - (select key_count from usable_window_keys)
+        + (select key_count from window_keys_delivered_before) as row_count
 )
 
 {% else %}

@@ -97,3 +97,34 @@ def test_unaccounted_raw_row_is_found_only_when_loaded_after_the_mark(warehouse:
         assert dbt_test(warehouse, ACCOUNTING_TEST, newest).returncode == 0
     finally:
         execute(warehouse, "delete from raw.web_events where _loaded_at > ?", [last_load])
+
+
+def test_redelivery_after_the_mark_is_counted_as_a_duplicate(warehouse: dict) -> None:
+    first_load = warehouse["first_load"]
+    [(last_load,)] = execute(warehouse, "select max(_loaded_at) from raw.web_events")
+    # A later delivery of an event first delivered in the first load, before the mark.
+    execute(warehouse, """
+        insert into raw.web_events
+        select raw_events.* replace (? + interval 1 second as _loaded_at, 999999 as _file_row_number)
+        from raw.web_events as raw_events
+        inner join staging.base_web__events as base
+            on raw_events._source_file = base._source_file
+            and raw_events._file_row_number = base._file_row_number
+        where base.row_disposition = 'staged' and base._loaded_at <= ?
+        limit 1
+    """, [last_load, first_load])
+    try:
+        run([str(DBT), "run", "--quiet", "--select", "base_web__events"], warehouse["env"])
+        [(disposition,)] = execute(warehouse, "select row_disposition from staging.base_web__events where _loaded_at > ?",
+                                   [last_load])
+        assert disposition == "duplicate"
+        # The window's only usable row is a duplicate because its key was delivered before it.
+        assert dbt_test(warehouse, ACCOUNTING_TEST, last_load).returncode == 0
+        # Staged by mistake, the same row breaks the accounting.
+        execute(warehouse, "update staging.base_web__events set row_disposition = 'staged' where _loaded_at > ?",
+                [last_load])
+        failed = dbt_test(warehouse, ACCOUNTING_TEST, last_load)
+        assert failed.returncode != 0 and "Got 1 result" in failed.stdout
+    finally:
+        execute(warehouse, "delete from raw.web_events where _loaded_at > ?", [last_load])
+        execute(warehouse, "delete from staging.base_web__events where _loaded_at > ?", [last_load])
