@@ -4,11 +4,8 @@
     the table, since an older duplicate pair was found by an earlier build. -#}
 {% test unique_across_loads(model, column_name, loaded_at_column) %}
 {%- set accounted_after = raw_rows_accounted_after() -%}
-select
-    {{ column_name }},
-    count(*) as occurrences
-from {{ model }}
-where {{ column_name }} is not null
+{%- set row_filter -%}
+    {{ column_name }} is not null
     {%- if accounted_after %}
     and {{ column_name }} in (
         select {{ column_name }}
@@ -16,6 +13,6 @@ where {{ column_name }} is not null
         where {{ loaded_at_column }} > cast('{{ accounted_after }}' as {{ dbt.type_timestamp() }})
     )
     {%- endif %}
-group by {{ column_name }}
-having count(*) > 1
+{%- endset -%}
+{{ duplicated_combinations(model, [column_name], row_filter) }}
 {% endtest %}
