@@ -16,5 +16,13 @@
     null otherwise. Rendered only for quarantined rows, so a batch does not build a
     string for every row. Reads `<column>_raw` of the `classified` CTE. -#}
 {% macro quarantined_raw_record(columns) -%}
-    case when row_disposition = 'quarantined' then {{ raw_record_text(columns, '_raw') }} end
+    {{ quarantined_raw_value(raw_record_text(columns, '_raw')) }}
+{%- endmacro %}
+
+{#- A raw value a base model keeps for its quarantine only (the raw key of
+    `stg_<source>__quarantined_rows`): the value on a quarantined row, null on staged and
+    duplicate rows, whose typed columns already hold it. Kept on every row, the raw key of
+    an event table was a second copy of its key column, written for every event. -#}
+{% macro quarantined_raw_value(value) -%}
+    case when row_disposition = 'quarantined' then {{ value }} end
 {%- endmacro %}

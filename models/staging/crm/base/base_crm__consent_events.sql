@@ -60,7 +60,7 @@ final as (
         _source_file,
         _file_row_number,
         _loaded_at,
-        consent_event_id_raw,
+        {{ quarantined_raw_value('consent_event_id_raw') }} as consent_event_id_raw,
         quarantine_reason,
         row_disposition,
         {{ quarantined_raw_record([

@@ -55,7 +55,7 @@ final as (
         _source_file,
         _file_row_number,
         _loaded_at,
-        campaign_id_raw,
+        {{ quarantined_raw_value('campaign_id_raw') }} as campaign_id_raw,
         quarantine_reason,
         row_disposition,
         {{ quarantined_raw_record([

@@ -72,7 +72,7 @@ final as (
         _source_file,
         _file_row_number,
         _loaded_at,
-        email_event_id_raw,
+        {{ quarantined_raw_value('email_event_id_raw') }} as email_event_id_raw,
         quarantine_reason,
         row_disposition,
         {{ quarantined_raw_record([

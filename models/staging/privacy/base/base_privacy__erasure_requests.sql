@@ -56,7 +56,7 @@ final as (
         _source_file,
         _file_row_number,
         _loaded_at,
-        erasure_request_id_raw,
+        {{ quarantined_raw_value('erasure_request_id_raw') }} as erasure_request_id_raw,
         quarantine_reason,
         row_disposition,
         {{ quarantined_raw_record([

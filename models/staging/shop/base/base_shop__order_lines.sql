@@ -100,7 +100,7 @@ final as (
         _source_file,
         _file_row_number,
         _loaded_at,
-        order_line_id_raw,
+        {{ quarantined_raw_value('order_line_id_raw') }} as order_line_id_raw,
         quarantine_reason,
         row_disposition,
         {{ quarantined_raw_record([

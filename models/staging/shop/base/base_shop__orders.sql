@@ -86,8 +86,8 @@ final as (
         _source_file,
         _file_row_number,
         _loaded_at,
-        order_id_raw,
-        updated_at_raw,
+        {{ quarantined_raw_value('order_id_raw') }} as order_id_raw,
+        {{ quarantined_raw_value('updated_at_raw') }} as updated_at_raw,
         quarantine_reason,
         row_disposition,
         {{ quarantined_raw_record([

@@ -81,7 +81,7 @@ final as (
         _source_file,
         _file_row_number,
         _loaded_at,
-        event_id_raw,
+        {{ quarantined_raw_value('event_id_raw') }} as event_id_raw,
         quarantine_reason,
         row_disposition,
         {{ quarantined_raw_record([
