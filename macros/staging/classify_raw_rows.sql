@@ -16,6 +16,9 @@
     memory. The batch comes from `raw_rows_to_classify`, which flags the rows whose raw key
     text repeats (`_has_repeated_raw_key`); the repeated keys and the ranking read only
     flagged rows, so the engine types and validates just those for them, not the batch.
+    With a one-column key the flagged rows are exactly the rows of repeated keys (the typed
+    key is `clean_text` of the flagged text), so they are ranked without regrouping them;
+    a key of several columns is regrouped on all of them first.
     A raw row is identified by (_source_file, _file_row_number), since the loader loads
     each file once. Natural key columns are never null on a usable row: every base model
     quarantines a missing key.
@@ -38,6 +41,7 @@ previously_staged as (
         and {{ natural_key[0] }} in (select {{ natural_key[0] }} from {{ validated_cte }})
 ),
 {% endif %}
+{%- if natural_key | length > 1 %}
 repeated_keys as (
     select
         {%- for column in natural_key %}
@@ -52,6 +56,7 @@ repeated_keys as (
     having count(*) > 1
 ),
 
+{% endif -%}
 repeated_deliveries_ranked as (
     select
         {{ validated_cte }}._source_file,
@@ -67,11 +72,13 @@ repeated_deliveries_ranked as (
                 {{ validated_cte }}._file_row_number
         ) as delivery_number
     from {{ validated_cte }}
+    {%- if natural_key | length > 1 %}
     inner join repeated_keys
         on
         {%- for column in natural_key %}
         {{ "and " if not loop.first }}{{ validated_cte }}.{{ column }} = repeated_keys.{{ column }}
         {%- endfor %}
+    {%- endif %}
     where {{ validated_cte }}._has_repeated_raw_key
         and {{ validated_cte }}.quarantine_reason is null
 ),
