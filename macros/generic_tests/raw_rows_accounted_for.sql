@@ -16,9 +16,11 @@
 {% test raw_rows_accounted_for(model, base_model, staged_model, quarantine_model, source_table, natural_key, window_days=none) %}
 {%- set windowed = window_days is not none and not var('raw_rows_accounting_full', false) -%}
 {%- set accounted_after = raw_rows_accounted_after() -%}
+{#- The rows a check counts: with a window, those loaded after its start; else all. -#}
+{%- set in_window = ' > (select loaded_after from window_start)' if windowed else none -%}
 with
 
-{% if windowed %}
+{% if windowed -%}
 window_start as (
     {%- if accounted_after %}
     select cast('{{ accounted_after }}' as {{ dbt.type_timestamp() }}) as loaded_after
@@ -28,41 +30,51 @@ window_start as (
     {%- endif %}
 ),
 
+{% endif -%}
 raw_rows as (
     select count(*) as row_count
     from {{ model }}
-    where _loaded_at > (select loaded_after from window_start)
+    {%- if in_window %}
+    where _loaded_at{{ in_window }}
+    {%- endif %}
 ),
 
 staged_rows as (
     select count(*) as row_count
     from {{ staged_model }}
-    where loaded_at > (select loaded_after from window_start)
+    {%- if in_window %}
+    where loaded_at{{ in_window }}
+    {%- endif %}
 ),
 
 quarantined_rows as (
     select count(*) as row_count
     from {{ quarantine_model }}
     where source_table = '{{ source_table }}'
-        and loaded_at > (select loaded_after from window_start)
+    {%- if in_window %}
+        and loaded_at{{ in_window }}
+    {%- endif %}
 ),
 
 -- Read twice (the row count and the distinct keys), one column: inlined, not held whole.
-usable_window_rows as {{ not_materialized() }} (
+usable_rows as {{ not_materialized() }} (
     select {{ natural_key | join(', ') }}
     from {{ base_model }}
     where quarantine_reason is null
-        and _loaded_at > (select loaded_after from window_start)
+    {%- if in_window %}
+        and _loaded_at{{ in_window }}
+    {%- endif %}
 ),
 
-usable_window_keys as (
+usable_keys as (
     select count(*) as key_count
     from (
         select distinct {{ natural_key | join(', ') }}
-        from usable_window_rows
-    ) as distinct_window_keys
+        from usable_rows
+    ) as distinct_usable_keys
 ),
 
+{% if windowed -%}
 -- Earlier usable deliveries of the window's keys: prefiltered on the first key column,
 -- so only the rows of redelivered keys are read back, then matched on the whole key.
 keys_usable_before_window as (
@@ -73,7 +85,7 @@ keys_usable_before_window as (
     from {{ base_model }}
     where quarantine_reason is null
         and _loaded_at <= (select loaded_after from window_start)
-        and {{ natural_key[0] }} in (select {{ natural_key[0] }} from usable_window_rows)
+        and {{ natural_key[0] }} in (select {{ natural_key[0] }} from usable_rows)
 ),
 
 window_keys_delivered_before as (
@@ -81,51 +93,26 @@ window_keys_delivered_before as (
     from keys_usable_before_window
     where exists (
         select 1
-        from usable_window_rows
+        from usable_rows
         where
             {%- for column in natural_key %}
-            {{ "and " if not loop.first }}usable_window_rows.{{ column }} = keys_usable_before_window.earlier_{{ column }}
+            {{ "and " if not loop.first }}usable_rows.{{ column }} = keys_usable_before_window.earlier_{{ column }}
             {%- endfor %}
     )
 ),
 
--- Every usable row of the window is a duplicate but the first delivery of each key
--- that had no usable delivery before the window.
+{% endif -%}
+-- Every usable row is a duplicate but the first delivery of each key (in a window: of
+-- each key that had no usable delivery before the window).
 duplicate_rows as (
     select
-        (select count(*) from usable_window_rows)
-        - (select key_count from usable_window_keys)
-        + (select key_count from window_keys_delivered_before) as row_count
+        (select count(*) from usable_rows)
+        - (select key_count from usable_keys)
+        {%- if windowed %}
+        + (select key_count from window_keys_delivered_before)
+        {%- endif %} as row_count
 )
 
-{% else %}
-raw_rows as (
-    select count(*) as row_count from {{ model }}
-),
-
-staged_rows as (
-    select count(*) as row_count from {{ staged_model }}
-),
-
-quarantined_rows as (
-    select count(*) as row_count
-    from {{ quarantine_model }}
-    where source_table = '{{ source_table }}'
-),
-
-usable_keys as (
-    select distinct {{ natural_key | join(', ') }}
-    from {{ base_model }}
-    where quarantine_reason is null
-),
-
-duplicate_rows as (
-    select
-        (select count(*) from {{ base_model }} where quarantine_reason is null)
-        - (select count(*) from usable_keys) as row_count
-)
-
-{% endif %}
 select
     raw_rows.row_count as raw_row_count,
     staged_rows.row_count as staged_row_count,

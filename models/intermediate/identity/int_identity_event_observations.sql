@@ -28,6 +28,8 @@
         'loaded_through': 'max(max_loaded_at)',
         'counted_before': 'max(counted_before)',
     }) %}
+    {#- Not counted yet: loaded after the mark, or admitted by the moved as_of. -#}
+    {%- set not_counted_yet = '(loaded_at > ' ~ marks.loaded_through ~ ' or occurred_at >= ' ~ marks.counted_before ~ ')' %}
 {%- endif %}
 
 with
@@ -50,8 +52,7 @@ web_events_observed as (
     where occurred_at < {{ as_of_cutoff() }}
         and (user_id is not null or anonymous_id is not null)
     {% if is_incremental() %}
-        -- Not counted yet: loaded after the mark, or admitted by the moved as_of.
-        and (loaded_at > {{ marks.loaded_through }} or occurred_at >= {{ marks.counted_before }})
+        and {{ not_counted_yet }}
     {% endif %}
 ),
 
@@ -64,8 +65,7 @@ email_events_observed as (
     where occurred_at < {{ as_of_cutoff() }}
         and email is not null
     {% if is_incremental() %}
-        -- Not counted yet: loaded after the mark, or admitted by the moved as_of.
-        and (loaded_at > {{ marks.loaded_through }} or occurred_at >= {{ marks.counted_before }})
+        and {{ not_counted_yet }}
     {% endif %}
 ),
 
