@@ -12,6 +12,8 @@ inside the dbt process):
                        finds the fingerprint of the last build and does not start dbt
   no-op dbt build      dbt build itself again with nothing new (what the gate saves)
   baseline             scripts/benchmark_baseline.sql on one DuckDB connection, same as_of
+  baseline at <limit>  with --reference-baseline-memory-limit: the baseline again at as_of
+                       with that memory limit, to show what more memory buys the bare engine
   increment generate   the next landing day (generator --increment)
   increment load       the loader over the grown landing directory
   incremental build    the scheduled build with as_of moved one day
@@ -309,6 +311,11 @@ def node_memory_peaks(windows: list[tuple[str, float, float]], samples: list[tup
     return sorted(peaks.items(), key=lambda item: item[1], reverse=True)[:top]
 
 
+def reference_baseline_step(args: argparse.Namespace) -> str:
+    """The step name of the baseline run again with --reference-baseline-memory-limit."""
+    return f"baseline at {args.reference_baseline_memory_limit}"
+
+
 def report(args: argparse.Namespace, bench: Benchmark, checks: list[tuple[str, dict]], profiles: dict,
            memory_profiles: dict, build_memory_limit: str, baseline_memory_limit: str) -> str:
     by_name = {step.name: step for step in bench.steps if not step.failed}
@@ -335,6 +342,11 @@ def report(args: argparse.Namespace, bench: Benchmark, checks: list[tuple[str, d
         "| ratio | value |",
         "| --- | ---: |",
         f"| full build / baseline | {ratio('full build', 'baseline', 2)} |",
+    ]
+    if args.reference_baseline_memory_limit:
+        reference = reference_baseline_step(args)
+        lines.append(f"| full build / {reference} | {ratio('full build', reference, 2)} |")
+    lines += [
         f"| incremental build / full build | {ratio('incremental build', 'full build', 3)} |",
         f"| no-op build (s) | {f'{no_op.seconds:.1f}' if no_op else 'n/a (a step failed)'} |",
         f"| no-op dbt build, gate bypassed / full build | {ratio('no-op dbt build', 'full build', 3)} |",
@@ -369,6 +381,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--baseline-memory-limit", default=None,
                         help="DuckDB memory_limit of the baseline script only (default: the profile's, "
                              "as the builds); the report states both")
+    parser.add_argument("--reference-baseline-memory-limit", default=None,
+                        help="also run the baseline at as_of with this DuckDB memory_limit (e.g. 10GB) and "
+                             "report the full build against it too: what the bare engine does with more memory")
     args = parser.parse_args(argv)
 
     workdir = (args.workdir or REPO / "data" / "bench" / str(args.customers)).resolve()
@@ -411,17 +426,18 @@ def main(argv: list[str] | None = None) -> int:
     def dbt_build(as_of: dt.date) -> list[str]:
         return [str(DBT), "build"] + build_arguments(as_of)
 
-    def baseline(name: str, as_of: dt.date, compare: bool) -> None:
+    def baseline(name: str, as_of: dt.date, compare: bool, memory_limit: str | None = None) -> None:
         sql_path = workdir / f"baseline_{as_of.isoformat()}.sql"
         sql_path.write_text(render_baseline(as_of))
+        step_settings = {**baseline_settings, **({"memory_limit": memory_limit} if memory_limit else {})}
         step = bench.run(name, [PYTHON, "-c", BASELINE_RUNNER, str(database), str(sql_path)]
-                         + [f"{key}={value}" for key, value in baseline_settings.items()], env,
-                         note=f"as_of {as_of}, memory_limit {baseline_settings['memory_limit']}",
+                         + [f"{key}={value}" for key, value in step_settings.items()], env,
+                         note=f"as_of {as_of}, memory_limit {step_settings['memory_limit']}",
                          may_fail=True)
         if not compare or step.failed:
             return
         counts = membership_mismatches(database)
-        checks.append((f"as_of {as_of}", counts))
+        checks.append((f"as_of {as_of}" + (f", baseline at {memory_limit}" if memory_limit else ""), counts))
         print(f"[benchmark] membership mismatches at as_of {as_of}: {counts['memberships']} "
               f"(primary segments {counts['primary segments']}, "
               f"{counts['baseline membership rows']} baseline rows)", flush=True)
@@ -459,6 +475,9 @@ def main(argv: list[str] | None = None) -> int:
                       command=dbt_build(as_of))
     # The baseline reads only raw tables, so it is measured even when a build failed.
     baseline("baseline", as_of, compare=built)
+    if args.reference_baseline_memory_limit:
+        baseline(reference_baseline_step(args), as_of, compare=built,
+                 memory_limit=args.reference_baseline_memory_limit)
     if built:
         bench.run("increment generate", generate(as_of, increment=True), env, note=f"landing day {next_day}")
         bench.run("increment load", [PYTHON, str(LOADER), "--landing", str(landing), "--database", str(database)], env)

@@ -1,9 +1,10 @@
 """scripts/benchmark.py end to end at a tiny scale.
 
 Runs the whole benchmark (generate, load, full, no-op and one-day incremental builds, the
-bare-DuckDB baseline twice) on 300 customers and 30 days, and checks that it exits 0, which
-means the baseline's memberships equal the dbt marts' at both as_of dates, and that the
-report has every step and ratio. Wall-clock figures are not asserted: the machine is shared.
+bare-DuckDB baseline at both as_of dates, and once more at the first with a reference
+memory limit) on 300 customers and 30 days, and checks that it exits 0, which means the
+baseline's memberships equal the dbt marts' in every baseline run, and that the report has
+every step and ratio. Wall-clock figures are not asserted: the machine is shared.
 """
 
 from __future__ import annotations
@@ -51,7 +52,8 @@ def benchmark_run(tmp_path_factory: pytest.TempPathFactory) -> dict:
     output = workdir.parent / "report.md"
     result = subprocess.run(
         [sys.executable, str(BENCHMARK), "--customers", "300", "--days", "30", "--seed", "5",
-         "--workdir", str(workdir), "--output", str(output), "--baseline-memory-limit", "2GB"],
+         "--workdir", str(workdir), "--output", str(output), "--baseline-memory-limit", "2GB",
+         "--reference-baseline-memory-limit", "1GB"],
         cwd=REPO, capture_output=True, text=True,
     )
     return {"result": result, "output": output}
@@ -71,7 +73,8 @@ def test_benchmark_succeeds_and_memberships_match(benchmark_run: dict) -> None:
     assert result.returncode == 0, f"benchmark failed:\n{result.stdout[-6000:]}\n{result.stderr[-3000:]}"
     rows = table_rows(benchmark_run["output"].read_text())
     checks = {name: cells for name, cells in rows.items() if name.endswith(("memberships", "primary segments"))}
-    assert len(checks) == 4, f"expected two membership checks per as_of, got {sorted(checks)}"
+    # memberships and primary segments at both as_of dates, and for the reference baseline
+    assert len(checks) == 6, f"expected two membership checks per baseline run, got {sorted(checks)}"
     assert all(cells[0] == "0" for cells in checks.values()), checks
 
 
@@ -93,6 +96,12 @@ def test_baseline_runs_with_its_own_memory_limit_and_the_report_says_so(benchmar
     rows = table_rows(report)
     assert rows["baseline"][2].endswith("memory_limit 2GB"), rows["baseline"]
     assert rows["baseline (next day)"][2].endswith("memory_limit 2GB"), rows["baseline (next day)"]
+    assert rows["baseline at 1GB"][2].endswith("memory_limit 1GB"), rows["baseline at 1GB"]
+    full, reference = float(rows["full build"][0]), float(rows["baseline at 1GB"][0])
+    # the report's seconds are rounded to 0.1 s, its ratio is computed before rounding
+    reported_ratio = float(rows["full build / baseline at 1GB"][0])
+    assert (full - 0.05) / (reference + 0.05) <= reported_ratio <= (full + 0.05) / (reference - 0.05), (
+        reported_ratio, full, reference)
     build_limit = os.environ.get("SEGMENTS_DUCKDB_MEMORY_LIMIT", "3GB")
     assert f"{build_limit} for the loader and the builds; 2GB for the baseline." in report
 
