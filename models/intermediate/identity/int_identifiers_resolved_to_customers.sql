@@ -370,10 +370,14 @@ labels_round_0 as (
 
 {% endfor %}
 
+-- Each node with an edge, its base label, and its degree and neighbour fingerprint
+-- carried along for the stored row.
 core_base_labels as (
     select
         node_degrees.node_number,
-        coalesce(labels_round_{{ rounds }}.label_number, node_degrees.node_number) as base_label
+        coalesce(labels_round_{{ rounds }}.label_number, node_degrees.node_number) as base_label,
+        node_degrees.degree,
+        node_degrees.neighbour_fingerprint
     from node_degrees
     left join labels_round_{{ rounds }}
         on node_degrees.node_number = labels_round_{{ rounds }}.node_number
@@ -386,7 +390,9 @@ leaf_base_labels as (
         coalesce(
             core_base_labels.base_label,
             least(directed_edges.node_number, directed_edges.linked_node_number)
-        ) as base_label
+        ) as base_label,
+        node_degrees.degree,
+        node_degrees.neighbour_fingerprint
     from directed_edges
     inner join node_degrees
         on directed_edges.node_number = node_degrees.node_number
@@ -412,7 +418,9 @@ component_numbers as (
 node_components as (
     select
         base_labels.node_number,
-        component_numbers.component_number
+        component_numbers.component_number,
+        base_labels.degree,
+        base_labels.neighbour_fingerprint
     from base_labels
     inner join component_numbers
         on base_labels.base_label = component_numbers.base_label
@@ -423,15 +431,13 @@ labelled_identifiers as (
         numbered_identifiers.identifier_type,
         numbered_identifiers.identifier_value,
         numbered_identifiers.first_seen_at,
-        coalesce(node_degrees.degree, 0) as neighbour_count,
-        coalesce(node_degrees.neighbour_fingerprint, 0) as neighbour_fingerprint,
+        coalesce(node_components.degree, 0) as neighbour_count,
+        coalesce(node_components.neighbour_fingerprint, 0) as neighbour_fingerprint,
         numbered_identifiers.node_number,
         coalesce(node_components.component_number, numbered_identifiers.node_number) as component_number
     from numbered_identifiers
     left join node_components
         on numbered_identifiers.node_number = node_components.node_number
-    left join node_degrees
-        on numbered_identifiers.node_number = node_degrees.node_number
 ),
 
 representatives as (
