@@ -43,6 +43,17 @@
     )
 }}
 
+{#- A table built before this model was incremental has no fingerprints to compare. -#}
+{%- if is_incremental() and execute and model.resource_type != 'unit_test' %}
+    {%- set stored_columns = adapter.get_columns_in_relation(this) | map(attribute='name') | map('lower') | list %}
+    {%- if 'neighbour_fingerprint' not in stored_columns %}
+        {{ exceptions.raise_compiler_error(
+            this ~ " was built before identity resolution became incremental and has no"
+            ~ " neighbour_count or neighbour_fingerprint to compare with. Run once:"
+            ~ " dbt run --full-refresh --select int_identifiers_resolved_to_customers"
+        ) }}
+    {%- endif %}
+{%- endif %}
 {%- set rounds = var('identity_label_propagation_rounds', 5) | int %}
 {%- set representative_hash = dbt.hash(dbt.concat(['identifier_type', "':'", 'identifier_value'])) %}
 with
