@@ -3,6 +3,9 @@
 ``int_identifiers_resolved_to_customers`` compares every identifier with its stored row
 (first sighting, neighbour count and fingerprint) and relabels only the customers of the
 changed ones. A small warehouse is built once; the tests check that:
+- the fingerprints the labelling stores (computed from node numbers) equal the ones an
+  incremental run compares them with (computed from the edges' text), so an unchanged
+  identifier is never taken for a changed one;
 - an identifier whose stored fingerprint no longer matches gets its whole customer
   relabelled, and the table comes out exactly as before (the labelling is deterministic);
 - a table built before the model was incremental (no fingerprint columns) stops the run
@@ -40,6 +43,38 @@ def table_rows(warehouse: dict) -> list[tuple]:
 @pytest.fixture(scope="module")
 def warehouse(tmp_path_factory: pytest.TempPathFactory) -> dict:
     return small_warehouse(tmp_path_factory.mktemp("resolution"), "+int_identifiers_resolved_to_customers")
+
+
+def test_stored_fingerprints_equal_those_computed_from_the_edges_text(warehouse: dict) -> None:
+    [(compared, differing)] = execute_sql(warehouse["database"], f"""
+        with stitching_pairs as (
+            select distinct identifier_type, identifier_value, linked_identifier_type, linked_identifier_value
+            from intermediate.int_identity_edges
+            where not is_dropped
+        ),
+        directed_pairs as (
+            select * from stitching_pairs
+            union all
+            select linked_identifier_type, linked_identifier_value, identifier_type, identifier_value
+            from stitching_pairs
+        ),
+        neighbourhoods as (
+            select identifier_type, identifier_value, count(*) as neighbour_count,
+                bit_xor(hash(linked_identifier_type, linked_identifier_value)) as neighbour_fingerprint
+            from directed_pairs
+            group by identifier_type, identifier_value
+        )
+        select
+            count(*),
+            count(*) filter (where resolved.neighbour_count <> coalesce(neighbourhoods.neighbour_count, 0)
+                or resolved.neighbour_fingerprint <> coalesce(neighbourhoods.neighbour_fingerprint, 0))
+        from {RESOLVED} as resolved
+        left join neighbourhoods
+            on resolved.identifier_type = neighbourhoods.identifier_type
+            and resolved.identifier_value = neighbourhoods.identifier_value
+    """)
+    assert compared > 0
+    assert differing == 0, f"{differing} of {compared} stored fingerprints differ from the edges'"
 
 
 def test_a_changed_fingerprint_relabels_the_whole_customer_to_the_same_rows(warehouse: dict) -> None:
