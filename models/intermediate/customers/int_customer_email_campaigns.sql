@@ -59,16 +59,29 @@ email_customers as (
         {{ unapplied_identity_changes(['email'], marks.built_through) }}
     ),
 
+    -- The new or newly admitted pairs.
+    touched_recipient_campaigns as (
+        {% call union_where_either(
+            'max_loaded_at > ' ~ marks.loaded_through,
+            'last_event_at > ' ~ marks.occurred_through
+        ) -%}
+            select
+                email,
+                campaign_id,
+                max_loaded_at,
+                last_event_at
+            from int_email_recipient_campaigns
+        {%- endcall %}
+    ),
+
     -- The campaigns with a new or newly admitted pair, with the customer they belong to.
     touched_customer_campaigns as (
         select distinct
             email_customers.customer_id,
-            int_email_recipient_campaigns.campaign_id
-        from int_email_recipient_campaigns
+            touched_recipient_campaigns.campaign_id
+        from touched_recipient_campaigns
         inner join email_customers
-            on int_email_recipient_campaigns.email = email_customers.email
-        where int_email_recipient_campaigns.max_loaded_at > {{ marks.loaded_through }}
-            or int_email_recipient_campaigns.last_event_at > {{ marks.occurred_through }}
+            on touched_recipient_campaigns.email = email_customers.email
     ),
 
     reassigned as (

@@ -29,44 +29,49 @@
         'counted_before': 'max(counted_before)',
     }) %}
     {#- Not counted yet: loaded after the mark, or admitted by the moved as_of. -#}
-    {%- set not_counted_yet = '(loaded_at > ' ~ marks.loaded_through ~ ' or occurred_at >= ' ~ marks.counted_before ~ ')' %}
+    {%- set loaded_since_counted = 'loaded_at > ' ~ marks.loaded_through -%}
+    {%- set admitted_since_counted = 'occurred_at >= ' ~ marks.counted_before -%}
+{%- else %}
+    {#- A full build counts every event. -#}
+    {%- set loaded_since_counted = none -%}
+    {%- set admitted_since_counted = none -%}
 {%- endif %}
 
 with
 
-stg_web__events as (
+-- read twice on an incremental run (the two sides of union_where_either): inlined, not
+-- materialised whole
+stg_web__events as {{ not_materialized() }} (
     select * from {{ ref('stg_web__events') }}
 ),
 
-stg_email__events as (
+stg_email__events as {{ not_materialized() }} (
     select * from {{ ref('stg_email__events') }}
 ),
 
 web_events_observed as (
-    select
-        user_id,
-        anonymous_id,
-        occurred_at,
-        loaded_at
-    from stg_web__events
-    where occurred_at < {{ as_of_cutoff() }}
-        and (user_id is not null or anonymous_id is not null)
-    {% if is_incremental() %}
-        and {{ not_counted_yet }}
-    {% endif %}
+    {% call union_where_either(loaded_since_counted, admitted_since_counted) -%}
+        select
+            user_id,
+            anonymous_id,
+            occurred_at,
+            loaded_at
+        from stg_web__events
+        where occurred_at < {{ as_of_cutoff() }}
+            and (user_id is not null or anonymous_id is not null)
+    {%- endcall %}
 ),
 
 email_events_observed as (
-    select
-        email,
-        occurred_at,
-        loaded_at
-    from stg_email__events
-    where occurred_at < {{ as_of_cutoff() }}
-        and email is not null
-    {% if is_incremental() %}
-        and {{ not_counted_yet }}
-    {% endif %}
+    {% call union_where_either(loaded_since_counted, admitted_since_counted) -%}
+        select
+            email,
+            occurred_at,
+            loaded_at
+        from stg_email__events
+        where occurred_at < {{ as_of_cutoff() }}
+            and email is not null
+    {%- endcall %}
 ),
 
 -- The web analytics user_id of a logged-in visitor is the shop account id, so it is a

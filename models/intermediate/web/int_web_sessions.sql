@@ -83,12 +83,14 @@ placed_orders as (
     -- DuckDB materialises a CTE that is read twice, and events_before_cutoff would be
     -- every column of every event.
     new_events as (
-        select
-            coalesce(staged_events.anonymous_id, {{ dbt.concat(["'user:'", "staged_events.user_id"]) }}) as visitor_key,
-            staged_events.occurred_at
-        from {{ ref('stg_web__events') }} as staged_events
-        where staged_events.occurred_at < {{ as_of_cutoff() }}
-            and {{ touched_since_high_water_mark('staged_events.loaded_at', 'staged_events.occurred_at', marks) }}
+        {% call touched_rows_since_high_water_mark('loaded_at', 'occurred_at', marks) -%}
+            select
+                coalesce(staged_events.anonymous_id, {{ dbt.concat(["'user:'", "staged_events.user_id"]) }}) as visitor_key,
+                staged_events.occurred_at,
+                staged_events.loaded_at
+            from {{ ref('stg_web__events') }} as staged_events
+            where staged_events.occurred_at < {{ as_of_cutoff() }}
+        {%- endcall %}
     ),
 
     new_orders as (
@@ -139,12 +141,16 @@ placed_orders as (
             dirty_visitors.dirty_from
     ),
 
+    -- The filter on the earliest restart point repeats what the join implies, as a
+    -- one-column bound the engine applies at the scan: only the recent events are read in
+    -- full instead of every column of the history.
     events_to_sessionize as (
         select events_before_cutoff.*
         from events_before_cutoff
         inner join restart_points
             on events_before_cutoff.visitor_key = restart_points.visitor_key
             and events_before_cutoff.occurred_at >= restart_points.restart_at
+        where events_before_cutoff.occurred_at >= (select min(restart_points.restart_at) from restart_points)
     ),
 
 {% else %}
