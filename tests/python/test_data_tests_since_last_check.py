@@ -4,7 +4,9 @@
 whole-project build whose data tests all passed ended. The incremental models stamp each
 row with the start of the build that wrote it (``built_at``), and their data tests then
 read the rows built after the mark (``macros/utils/built_since_last_check.sql``); without
-the var they read every row. A small warehouse is built once; each test plants a problem
+the var they read every row. The same way, the row-level tests of the staged event models
+read the rows loaded after ``raw_rows_accounted_after`` (the newest load that build
+checked). A small warehouse is built once; each test plants a problem
 in a row dated before or after a mark and expects it found exactly when the scope says so.
 """
 
@@ -28,6 +30,8 @@ UNIQUE_PAIR_TEST = "test_name:unique_combination_of_columns,int_customer_email_c
 NOT_NULL_CAMPAIGN_TEST = "test_name:not_null,int_customer_email_campaigns"
 RESOLVED_TEST = "test_name:is_resolved_customer,int_customer_email_campaigns"
 UNIQUE_SESSION_TEST = "test_name:unique_across_builds,int_web_sessions"
+WEB_EVENTS_BASE = "staging.base_web__events"
+NOT_NULL_WEB_EVENT_TYPE_TEST = "not_null_stg_web__events_event_type"
 
 
 @pytest.fixture(scope="module")
@@ -150,3 +154,35 @@ def test_a_malformed_mark_is_a_clear_error(warehouse: dict) -> None:
                           {"as_of": END_DATE.isoformat(), "last_checked_build_at": "yesterday"})
     assert result.returncode != 0
     assert "last_checked_build_at must be a timestamp" in result.stdout
+
+
+def test_a_null_in_a_staged_event_is_found_only_in_rows_loaded_after_the_mark(warehouse: dict) -> None:
+    [(checked_load,)] = execute(warehouse, f"select max(_loaded_at) from {WEB_EVENTS_BASE}")
+    before, after = checked_load - dt.timedelta(seconds=30), checked_load + dt.timedelta(seconds=30)
+    mark = {"as_of": END_DATE.isoformat(), "raw_rows_accounted_after": f"{checked_load:%Y-%m-%d %H:%M:%S.%f}"}
+
+    def plant(loaded_at: dt.datetime) -> None:
+        execute(warehouse, f"""
+            insert into {WEB_EVENTS_BASE}
+            select * replace (null as event_type, ? as _loaded_at, -1 as _file_row_number)
+            from {WEB_EVENTS_BASE}
+            where row_disposition = 'staged'
+            limit 1
+        """, [loaded_at])
+
+    def remove() -> None:
+        execute(warehouse, f"delete from {WEB_EVENTS_BASE} where _file_row_number = -1")
+
+    plant(before)
+    try:
+        assert run_dbt_test(warehouse["env"], NOT_NULL_WEB_EVENT_TYPE_TEST, {"as_of": END_DATE.isoformat()}).returncode != 0
+        # Loaded before the newest load the last whole-project build checked: it was found then.
+        assert run_dbt_test(warehouse["env"], NOT_NULL_WEB_EVENT_TYPE_TEST, mark).returncode == 0
+    finally:
+        remove()
+    plant(after)
+    try:
+        failed = run_dbt_test(warehouse["env"], NOT_NULL_WEB_EVENT_TYPE_TEST, mark)
+        assert failed.returncode != 0 and "Got 1 result" in failed.stdout
+    finally:
+        remove()
