@@ -28,14 +28,3 @@
         {%- do return(relation) -%}
     {%- endif -%}
 {%- endmacro %}
-
-{#- The predicate that keeps the rows of a staged event model loaded after the newest load
-    the last successful whole-project build checked (`raw_rows_accounted_after`); none
-    without it. -#}
-{% macro loaded_since_last_check(loaded_at_column='loaded_at') %}
-    {%- set accounted_after = raw_rows_accounted_after() -%}
-    {%- if accounted_after is none -%}
-        {{ return(none) }}
-    {%- endif -%}
-    {{ return(loaded_at_column ~ " > cast('" ~ accounted_after ~ "' as " ~ dbt.type_timestamp() ~ ")") }}
-{% endmacro %}

@@ -3,14 +3,14 @@
     builds) only the values of rows loaded after it are looked up, against every row of
     the table, since an older duplicate pair was found by an earlier build. -#}
 {% test unique_across_loads(model, column_name, loaded_at_column) %}
-{%- set accounted_after = raw_rows_accounted_after() -%}
+{%- set loaded_since_checked = loaded_since_last_check(loaded_at_column) -%}
 {%- set row_filter -%}
     {{ column_name }} is not null
-    {%- if accounted_after %}
+    {%- if loaded_since_checked %}
     and {{ column_name }} in (
         select {{ column_name }}
         from {{ model }}
-        where {{ loaded_at_column }} > cast('{{ accounted_after }}' as {{ dbt.type_timestamp() }})
+        where {{ loaded_since_checked }}
     )
     {%- endif %}
 {%- endset -%}

@@ -62,7 +62,7 @@ email_customers as (
     -- The new or newly admitted pairs.
     touched_recipient_campaigns as (
         {% call union_where_either(
-            'max_loaded_at > ' ~ marks.loaded_through,
+            loaded_since_high_water_mark('max_loaded_at', marks),
             'last_event_at > ' ~ marks.occurred_through
         ) -%}
             select

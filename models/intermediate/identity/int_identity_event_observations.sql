@@ -29,7 +29,7 @@
         'counted_before': 'max(counted_before)',
     }) %}
     {#- Not counted yet: loaded after the mark, or admitted by the moved as_of. -#}
-    {%- set loaded_since_counted = 'loaded_at > ' ~ marks.loaded_through -%}
+    {%- set loaded_since_counted = loaded_since_high_water_mark('loaded_at', marks) -%}
     {%- set admitted_since_counted = 'occurred_at >= ' ~ marks.counted_before -%}
 {%- else %}
     {#- A full build counts every event. -#}
