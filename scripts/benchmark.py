@@ -25,6 +25,13 @@ After each baseline run the baseline's memberships are compared with the dbt mar
 'cus_' || md5 of the representative identifier in both, so the comparison is exact. The
 report is a Markdown table; the script exits 1 when any membership differs.
 
+The baseline script is divided by `-- stage: <name>` lines into the stages of the dbt
+project (STAGES: staging, identity, web sessions, email engagement, customer features,
+segments). The benchmark times each part and reports it beside the seconds the full and the
+incremental build spent in the nodes of the same stage (a node's stage follows its folder),
+with the data tests, which the baseline does not have, and the builds' time outside their
+nodes on rows of their own: where the framework's time goes relative to the bare engine.
+
 The peak RSS of a step is the kernel's figure for the child process. Resident memory is
 also sampled every quarter second, and for each dbt build the report names the nodes with
 the highest memory sampled while they ran, so a peak can be traced to a model or test.
@@ -69,15 +76,39 @@ CURRENCY_RATES = REPO / "seeds" / "currency_rates.csv"
 CONSENT_COLUMNS = {"email": "has_email_consent", "sms": "has_sms_consent", "ads": "has_ads_consent"}
 DEFAULT_END_DATE = dt.date(2026, 6, 30)
 
+# The parts of the pipeline, in build order, that the baseline's `-- stage:` lines and the
+# dbt project's folders both name: the report sets each baseline part beside the dbt nodes
+# of the same stage. A dbt node belongs to the first stage one of whose path prefixes its
+# file path starts with; data tests are a stage of their own (the baseline has none).
+STAGES = {
+    "staging": ("models/staging/", "seeds/"),
+    "identity": ("models/intermediate/identity/",),
+    "web sessions": ("models/intermediate/web/", "models/intermediate/customers/int_customer_web_"),
+    "email engagement": ("models/intermediate/email/", "models/intermediate/customers/int_customer_email_"),
+    "customer features": ("models/intermediate/shop/", "models/intermediate/customers/int_customer_order_",
+                          "models/marts/customers/"),
+    "segments": ("models/intermediate/segments/", "models/marts/segments/", "models/marts/_marts__exposures.yml"),
+}
+TESTS_STAGE = "data tests"
+OTHER_STAGE = "other nodes"
+STAGE_MARKER = re.compile(r"^-- stage: (.+?)\s*$", re.MULTILINE)
+
+# Runs the baseline's parts (a JSON list of [stage, sql], see baseline_parts) in order on
+# one connection and writes the seconds of each stage as JSON.
 BASELINE_RUNNER = """
-import sys, duckdb
-database, sql_path, settings = sys.argv[1], sys.argv[2], sys.argv[3:]
+import json, sys, time, duckdb
+database, parts_path, timings_path, settings = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4:]
 connection = duckdb.connect(database)
 for setting in settings:
     name, value = setting.split('=', 1)
     connection.execute(f"set {name} = '{value}'")
-connection.execute(open(sql_path).read())
+seconds = {}
+for stage, sql in json.load(open(parts_path)):
+    started = time.perf_counter()
+    connection.execute(sql)
+    seconds[stage] = seconds.get(stage, 0.0) + time.perf_counter() - started
 connection.close()
+open(timings_path, 'w').write(json.dumps(seconds))
 """
 
 
@@ -311,13 +342,84 @@ def node_memory_peaks(windows: list[tuple[str, float, float]], samples: list[tup
     return sorted(peaks.items(), key=lambda item: item[1], reverse=True)[:top]
 
 
+def _has_statements(sql: str) -> bool:
+    return any(line.strip() and not line.strip().startswith("--") for line in sql.splitlines())
+
+
+def baseline_parts(sql: str) -> list[tuple[str, str]]:
+    """The baseline script split at its `-- stage: <name>` lines: (stage, sql) in script order.
+
+    Stops the benchmark on SQL before the first such line or on a stage that STAGES does not
+    name, so every statement is timed and reported under a stage the dbt side also has.
+    """
+    pieces = STAGE_MARKER.split(sql)
+    if _has_statements(pieces[0]):
+        raise SystemExit(f"[benchmark] {BASELINE_SQL.name}: SQL before the first '-- stage:' line")
+    parts = list(zip(pieces[1::2], pieces[2::2]))
+    unknown = sorted({stage for stage, _ in parts} - set(STAGES))
+    if unknown:
+        raise SystemExit(f"[benchmark] {BASELINE_SQL.name}: unknown stages {unknown}; known: {sorted(STAGES)}")
+    return [(stage, text) for stage, text in parts if _has_statements(text)]
+
+
+def node_stage(unique_id: str, nodes: dict[str, dict[str, Any]]) -> str:
+    """The stage of a dbt node: data tests apart, else by its file path (STAGES)."""
+    if unique_id.split(".", 1)[0] in ("test", "unit_test"):
+        return TESTS_STAGE
+    path = nodes.get(unique_id, {}).get("original_file_path", "")
+    return next((stage for stage, prefixes in STAGES.items() if path.startswith(prefixes)), OTHER_STAGE)
+
+
+def stage_seconds(results: list[dict[str, Any]], nodes: dict[str, dict[str, Any]]) -> dict[str, float]:
+    """Seconds of a dbt run's nodes (the `results` of its run_results.json) summed by stage;
+    `nodes` is the manifest's nodes of the same run."""
+    seconds: dict[str, float] = {}
+    for result in results:
+        stage = node_stage(result["unique_id"], nodes)
+        seconds[stage] = seconds.get(stage, 0.0) + float(result["execution_time"])
+    return seconds
+
+
+def stage_table(bench: Benchmark, baseline_stages: dict[str, dict[str, float]],
+                build_stages: dict[str, dict[str, float]]) -> list[str]:
+    """The Markdown table of seconds by stage: the baseline's parts beside the full and the
+    incremental build's nodes, and the builds' time outside their nodes."""
+    by_name = {step.name: step for step in bench.steps if not step.failed}
+    baseline = baseline_stages.get("baseline", {})
+    full = build_stages.get("full build", {})
+    incremental = build_stages.get("incremental build", {})
+    if not (baseline or full):
+        return []
+
+    def cell(seconds: dict[str, float], stage: str) -> str:
+        return f"{seconds[stage]:.1f}" if stage in seconds else "-"
+
+    def outside(build: str, seconds: dict[str, float]) -> str:
+        return f"{by_name[build].seconds - sum(seconds.values()):.1f}" if seconds and build in by_name else "-"
+
+    lines = [
+        "| stage | baseline (s) | full build (s) | full / baseline | incremental build (s) |",
+        "| --- | ---: | ---: | ---: | ---: |",
+    ]
+    others = [stage for stage in (OTHER_STAGE,) if stage in full or stage in incremental]
+    for stage in [*STAGES, TESTS_STAGE, *others]:
+        ratio = f"{full[stage] / baseline[stage]:.2f}" if stage in full and baseline.get(stage) else "-"
+        lines.append(f"| {stage} | {cell(baseline, stage)} | {cell(full, stage)} | {ratio} | "
+                     f"{cell(incremental, stage)} |")
+    lines.append(f"| outside the nodes (dbt start, gate, close) | - | {outside('full build', full)} | - | "
+                 f"{outside('incremental build', incremental)} |")
+    return lines
+
+
 def reference_baseline_step(args: argparse.Namespace) -> str:
     """The step name of the baseline run again with --reference-baseline-memory-limit."""
     return f"baseline at {args.reference_baseline_memory_limit}"
 
 
 def report(args: argparse.Namespace, bench: Benchmark, checks: list[tuple[str, dict]], profiles: dict,
-           memory_profiles: dict, build_memory_limit: str, baseline_memory_limit: str) -> str:
+           memory_profiles: dict, build_memory_limit: str, baseline_memory_limit: str,
+           baseline_stages: dict[str, dict[str, float]] | None = None,
+           build_stages: dict[str, dict[str, float]] | None = None) -> str:
     by_name = {step.name: step for step in bench.steps if not step.failed}
 
     def ratio(numerator: str, denominator: str, digits: int) -> str:
@@ -358,6 +460,11 @@ def report(args: argparse.Namespace, bench: Benchmark, checks: list[tuple[str, d
     for label, counts in checks:
         lines.append(f"| {label}: memberships | {counts['memberships']} |")
         lines.append(f"| {label}: primary segments | {counts['primary segments']} |")
+    stages = stage_table(bench, baseline_stages or {}, build_stages or {})
+    if stages:
+        lines += ["", "Seconds by stage: each part of the baseline script beside the dbt nodes of the same "
+                  "stage (node execution times; the builds also spend time outside their nodes)."]
+        lines += [""] + stages
     for build, timings in profiles.items():
         lines += ["", f"Slowest nodes of the {build} (s): "
                   + ", ".join(f"{name} {seconds:.1f}" for name, seconds in timings)]
@@ -411,6 +518,8 @@ def main(argv: list[str] | None = None) -> int:
     checks: list[tuple[str, dict]] = []
     profiles: dict[str, list[tuple[str, float]]] = {}
     memory_profiles: dict[str, list[tuple[str, float]]] = {}
+    baseline_stages: dict[str, dict[str, float]] = {}
+    build_stages: dict[str, dict[str, float]] = {}
 
     def generate(end_date: dt.date, increment: bool) -> list[str]:
         return [PYTHON, str(GENERATOR), "--customers", str(args.customers), "--days", str(args.days),
@@ -427,13 +536,19 @@ def main(argv: list[str] | None = None) -> int:
         return [str(DBT), "build"] + build_arguments(as_of)
 
     def baseline(name: str, as_of: dt.date, compare: bool, memory_limit: str | None = None) -> None:
-        sql_path = workdir / f"baseline_{as_of.isoformat()}.sql"
-        sql_path.write_text(render_baseline(as_of))
+        sql = render_baseline(as_of)
+        (workdir / f"baseline_{as_of.isoformat()}.sql").write_text(sql)
+        parts_path = workdir / f"baseline_{as_of.isoformat()}_parts.json"
+        parts_path.write_text(json.dumps(baseline_parts(sql)))
+        timings_path = workdir / f"baseline_stages_{slug(name)}.json"
+        timings_path.unlink(missing_ok=True)
         step_settings = {**baseline_settings, **({"memory_limit": memory_limit} if memory_limit else {})}
-        step = bench.run(name, [PYTHON, "-c", BASELINE_RUNNER, str(database), str(sql_path)]
+        step = bench.run(name, [PYTHON, "-c", BASELINE_RUNNER, str(database), str(parts_path), str(timings_path)]
                          + [f"{key}={value}" for key, value in step_settings.items()], env,
                          note=f"as_of {as_of}, memory_limit {step_settings['memory_limit']}",
                          may_fail=True)
+        if timings_path.exists():
+            baseline_stages[name] = json.loads(timings_path.read_text())
         if not compare or step.failed:
             return
         counts = membership_mismatches(database)
@@ -448,6 +563,11 @@ def main(argv: list[str] | None = None) -> int:
             shutil.copy(results, workdir / f"run_results_{slug(build)}.json")
             node_results = json.loads(results.read_text())["results"]
             profiles[build] = node_timings(node_results)
+            manifest = workdir / "target" / "manifest.json"
+            manifest_nodes = json.loads(manifest.read_text()) if manifest.exists() else {}
+            # exposures run as (instant) nodes of `dbt build` too; they sit with their models
+            nodes = {**manifest_nodes.get("nodes", {}), **manifest_nodes.get("exposures", {})}
+            build_stages[build] = stage_seconds(node_results, nodes)
             memory_profiles[build] = node_memory_peaks(node_windows(node_results), step.memory_samples)
 
     def build(name: str, as_of: dt.date, note: str, command: list[str] | None = None) -> bool:
@@ -484,7 +604,8 @@ def main(argv: list[str] | None = None) -> int:
         if build("incremental build", next_day, f"as_of {next_day}"):
             baseline("baseline (next day)", next_day, compare=True)
 
-    text = report(args, bench, checks, profiles, memory_profiles, settings["memory_limit"], baseline_settings["memory_limit"])
+    text = report(args, bench, checks, profiles, memory_profiles, settings["memory_limit"],
+                  baseline_settings["memory_limit"], baseline_stages, build_stages)
     print(text)
     if args.output:
         args.output.parent.mkdir(parents=True, exist_ok=True)

@@ -19,7 +19,11 @@
 --                                  (models/marts/segments/_segment_registry.yml)
 -- Results land in the `baseline` schema: customer_features, segment_memberships,
 -- customer_primary_segments.
+-- A `-- stage: <name>` line opens each part that corresponds to a stage of the dbt project
+-- (scripts/benchmark.py STAGES); the benchmark times each part and reports it beside the
+-- dbt build's nodes of the same stage.
 
+-- stage: staging
 create schema if not exists baseline;
 
 create or replace temp macro parse_ts(value) as
@@ -237,6 +241,7 @@ where not coalesce(
     false)
 qualify row_number() over (partition by erasure_request_id order by _loaded_at, _source_file, _file_row_number) = 1;
 
+-- stage: identity
 -- identity: evidence up to the cutoff, blocked identifiers, connected components --------
 
 create or replace temp table contact_versions as
@@ -391,6 +396,7 @@ from labelled
 inner join representatives using (label)
 where representatives.rep_type <> 'anonymous_id';
 
+-- stage: customer features
 -- customer features the segment rules read ------------------------------------------------
 
 create or replace temp table latest_contacts as
@@ -457,6 +463,7 @@ from attributed
 where customer_id is not null
 group by customer_id;
 
+-- stage: web sessions
 -- Sessions are cut per visitor hash bucket, one statement each, so a window holds one
 -- eighth of the events at a time: one window over every event of a year does not fit
 -- 10 GB at 1,000,000 customers.
@@ -520,6 +527,7 @@ group by all;
 
 drop table web_sessions;
 
+-- stage: email engagement
 create or replace temp table email_features as
 with
 recipient_campaigns as (
@@ -566,6 +574,7 @@ from customer_campaigns
 left join last_three using (customer_id)
 group by customer_id;
 
+-- stage: customer features
 create or replace temp table consent_features as
 select
     customer_id,
@@ -632,6 +641,7 @@ left join web_features on customers.customer_id = web_features.customer_id
 left join email_features on customers.customer_id = email_features.customer_id
 left join consent_features on customers.customer_id = consent_features.customer_id;
 
+-- stage: segments
 -- segment rules from the registry, priorities and the default segment -----------------------
 
 create or replace table baseline.segment_memberships as

@@ -166,3 +166,74 @@ def test_report_names_the_nodes_with_the_highest_memory(benchmark_run: dict) -> 
         assert 1 <= len(peaks) <= 5, line
         assert all(float(peak.rsplit(" ", 1)[1]) > 0 for peak in peaks), line
     assert "Highest sampled memory by node of the no-op build (MB)" not in report
+
+
+def test_every_baseline_statement_is_timed_under_a_stage_the_dbt_side_has() -> None:
+    sys.path.insert(0, str(REPO / "scripts"))
+    import benchmark
+
+    rendered = benchmark.render_baseline(benchmark.DEFAULT_END_DATE)
+    parts = benchmark.baseline_parts(rendered)
+    assert {stage for stage, _ in parts} == set(benchmark.STAGES)
+    statements = [line for line in rendered.splitlines() if line.startswith(("create ", "insert ", "drop "))]
+    timed = [line for _, sql in parts for line in sql.splitlines() if line.startswith(("create ", "insert ", "drop "))]
+    assert timed == statements
+
+    with pytest.raises(SystemExit, match="before the first"):
+        benchmark.baseline_parts("create table early as select 1;\n-- stage: staging\nselect 1;\n")
+    with pytest.raises(SystemExit, match="unknown stages \\['sessions'\\]"):
+        benchmark.baseline_parts("-- header only\n-- stage: sessions\nselect 1;\n")
+    # a part with comments only is dropped: DuckDB has no statement to run for it
+    assert benchmark.baseline_parts("-- stage: staging\n-- nothing yet\n-- stage: segments\nselect 1;\n") == [
+        ("segments", "\nselect 1;\n")]
+
+
+def test_every_model_and_seed_belongs_to_a_stage() -> None:
+    """A model in a folder STAGES does not name would be reported as 'other nodes', away
+    from the baseline part it should be compared with."""
+    sys.path.insert(0, str(REPO / "scripts"))
+    import benchmark
+
+    files = [path.relative_to(REPO).as_posix() for folder in ("models", "seeds")
+             for path in (REPO / folder).rglob("*") if path.suffix in (".sql", ".csv", ".py")]
+    assert files
+    nodes = {f"model.dynamic_segments.{index}": {"original_file_path": path} for index, path in enumerate(files)}
+    stages = {nodes[unique_id]["original_file_path"]: benchmark.node_stage(unique_id, nodes) for unique_id in nodes}
+    assert benchmark.OTHER_STAGE not in stages.values(), sorted(
+        path for path, stage in stages.items() if stage == benchmark.OTHER_STAGE)
+    assert stages["models/intermediate/customers/int_customer_web_summary.sql"] == "web sessions"
+    assert stages["models/intermediate/customers/int_customer_email_summary.sql"] == "email engagement"
+    assert stages["models/marts/customers/dim_customers.sql"] == "customer features"
+    exposures = {"exposure.dynamic_segments.sync": {"original_file_path": "models/marts/_marts__exposures.yml"}}
+    assert benchmark.node_stage("exposure.dynamic_segments.sync", exposures) == "segments"
+
+    results = [
+        {"unique_id": "model.dynamic_segments.0", "execution_time": 2.0},
+        {"unique_id": "test.dynamic_segments.not_null_x", "execution_time": 0.5},
+        {"unique_id": "test.dynamic_segments.unique_x", "execution_time": 0.25},
+        {"unique_id": "model.dynamic_segments.gone", "execution_time": 1.0},
+    ]
+    assert benchmark.stage_seconds(results, nodes) == {
+        stages[files[0]]: 2.0, benchmark.TESTS_STAGE: 0.75, benchmark.OTHER_STAGE: 1.0}
+
+
+def test_report_sets_the_baseline_parts_beside_the_builds_by_stage(benchmark_run: dict) -> None:
+    sys.path.insert(0, str(REPO / "scripts"))
+    import benchmark
+
+    assert benchmark_run["result"].returncode == 0
+    rows = table_rows(benchmark_run["output"].read_text())
+    stage_rows = {stage: rows[stage] for stage in [*benchmark.STAGES, benchmark.TESTS_STAGE]}
+    # every stage has a figure on both sides (tiny stages round to 0.0 at this scale)
+    for column in (0, 1, 3):
+        seconds = [float(stage_rows[stage][column]) for stage in benchmark.STAGES]
+        assert min(seconds) >= 0 and sum(seconds) > 0, (column, stage_rows)
+    assert stage_rows[benchmark.TESTS_STAGE][0] == "-" and float(stage_rows[benchmark.TESTS_STAGE][1]) > 0
+    # the baseline's parts run inside its step; the builds' nodes and the time outside them
+    # add up to the step's wall time (each cell rounded to 0.1 s)
+    outside = rows["outside the nodes (dbt start, gate, close)"]
+    for build, column in (("full build", 1), ("incremental build", 3)):
+        total = sum(float(cells[column]) for cells in stage_rows.values()) + float(outside[column])
+        assert abs(total - float(rows[build][0])) <= 0.05 * (len(stage_rows) + 2), (build, total, rows[build])
+    assert sum(float(cells[0]) for stage, cells in stage_rows.items() if stage in benchmark.STAGES) <= float(
+        rows["baseline"][0]) + 0.05 * len(benchmark.STAGES)
