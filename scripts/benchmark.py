@@ -532,8 +532,9 @@ def main(argv: list[str] | None = None) -> int:
     def scheduled_build(as_of: dt.date) -> list[str]:
         return [PYTHON, str(SCHEDULED_BUILD), "--dbt", str(DBT), "--"] + build_arguments(as_of)
 
-    def dbt_build(as_of: dt.date) -> list[str]:
-        return [str(DBT), "build"] + build_arguments(as_of)
+    def dbt_build() -> list[str]:
+        # as_of comes from $SEGMENTS_AS_OF, as the scheduled build passes it (see build)
+        return [str(DBT), "build", "--exclude-resource-type", "unit_test"]
 
     def baseline(name: str, as_of: dt.date, compare: bool, memory_limit: str | None = None) -> None:
         sql = render_baseline(as_of)
@@ -573,7 +574,10 @@ def main(argv: list[str] | None = None) -> int:
     def build(name: str, as_of: dt.date, note: str, command: list[str] | None = None) -> bool:
         # A skipped build writes no run_results.json: do not report the previous build's.
         (workdir / "target" / "run_results.json").unlink(missing_ok=True)
-        step = bench.run(name, command or scheduled_build(as_of), env, note=note, may_fail=True)
+        # dbt itself gets as_of the way the gate passes it (an environment variable, not
+        # --vars), so it keeps the same saved parse as the scheduled builds around it.
+        step_env = {**env, "SEGMENTS_AS_OF": as_of.isoformat()} if command else env
+        step = bench.run(name, command or scheduled_build(as_of), step_env, note=note, may_fail=True)
         keep_profile(name, step)
         return not step.failed
 
@@ -592,7 +596,7 @@ def main(argv: list[str] | None = None) -> int:
         gate_skipped("no-op build")
     if built:
         built = build("no-op dbt build", as_of, "dbt build itself with nothing new (gate bypassed)",
-                      command=dbt_build(as_of))
+                      command=dbt_build())
     # The baseline reads only raw tables, so it is measured even when a build failed.
     baseline("baseline", as_of, compare=built)
     if args.reference_baseline_memory_limit:

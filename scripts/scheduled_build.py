@@ -30,16 +30,23 @@ Row accounting on the event-sized sources (the ``raw_rows_accounted_for`` tests 
 ``window_days``) needs to see each load once. When the build is of the whole project (no
 selection, no ``--full-refresh`` or ``--empty``, nothing but unit tests excluded) and an
 earlier whole-project build succeeded here, the gate passes that build's ledger mark as
-the var ``raw_rows_accounted_after``, so the tests account for exactly the rows loaded
+``raw_rows_accounted_after``, so the tests account for exactly the rows loaded
 since the last build that accounted for the ones before. Without such a build (the first
 one, or after failures only) the tests fall back to their ``window_days``.
 
 The same way, the data tests of the incremental models check the rows built since the
 last build that checked the ones before: the gate passes the end of that successful
-whole-project build as the var ``last_checked_build_at``, and those tests read the rows
+whole-project build as ``last_checked_build_at``, and those tests read the rows
 whose ``built_at`` is later (``macros/utils/built_since_last_check.sql``); without it they
-read every row. A var given by the caller is left as it is. Neither var is part of the
+read every row. A var given by the caller is left as it is. Neither mark is part of the
 fingerprint: they follow from the recorded builds.
+
+The gate passes these run parameters, and the resolved ``as_of``, to dbt as environment
+variables (``$SEGMENTS_AS_OF``, ``$SEGMENTS_RAW_ROWS_ACCOUNTED_AFTER``,
+``$SEGMENTS_LAST_CHECKED_BUILD_AT``; ``macros/utils/run_parameter.sql`` reads them), not as
+``--vars``: dbt parses the whole project again whenever ``--vars`` differ from its last
+run, which would be every scheduled run. A caller's ``--vars`` ``as_of`` moves to the
+environment variable too, unless dbt_project.yml sets an ``as_of`` of its own.
 
 Usage::
 
@@ -88,6 +95,15 @@ MARK_MESSAGES = {
     "(the last successful whole-project build's loads)",
     CHECKED_BUILD_VAR: "the incremental models' data tests check the rows built after {mark} "
     "(the end of the last successful whole-project build)",
+}
+# The run parameters reach dbt as environment variables, not --vars: dbt parses the
+# whole project again whenever --vars differ from its last run, which on a schedule is
+# every run (as_of and the marks move), while macros/utils/run_parameter.sql reads these
+# only when executing, so the saved parse stays valid.
+RUN_PARAMETER_ENV = {
+    "as_of": "SEGMENTS_AS_OF",
+    ACCOUNTED_AFTER_VAR: "SEGMENTS_RAW_ROWS_ACCOUNTED_AFTER",
+    CHECKED_BUILD_VAR: "SEGMENTS_LAST_CHECKED_BUILD_AT",
 }
 # How the marks are written into those vars (the macros accept this form).
 TIMESTAMP_VAR_FORMAT = "%Y-%m-%d %H:%M:%S.%f"
@@ -230,16 +246,22 @@ def is_whole_project_build(dbt_args: list[str]) -> bool:
     return True
 
 
-def with_var(dbt_args: list[str], name: str, value: str) -> list[str]:
-    """The arguments with one more var, merged into the (last) --vars as dbt reads it."""
+def without_var(dbt_args: list[str], name: str) -> list[str]:
+    """The arguments without one var; a --vars left empty is dropped with its value."""
     found = vars_argument(dbt_args)
     if found is None:
-        return [*dbt_args, "--vars", canonical({name: value})]
+        return list(dbt_args)
     position, text = found
+    remaining = {key: value for key, value in parse_cli_vars(text).items() if key != name}
     args = list(dbt_args)
-    merged = canonical({**parse_cli_vars(text), name: value})
-    args[position] = ("--vars=" if args[position].startswith("--vars=") else "") + merged
-    return args
+    if remaining:
+        args[position] = ("--vars=" if args[position].startswith("--vars=") else "") + canonical(
+            remaining
+        )
+        return args
+    if args[position].startswith("--vars="):
+        return args[:position] + args[position + 1:]
+    return args[:position - 1] + args[position + 1:]
 
 
 # ------------------------------------------------------------------------- project
@@ -258,20 +280,29 @@ def load_project(project_dir: Path) -> dict[str, Any]:
     return project
 
 
-def resolve_as_of(cli_vars: dict[str, Any], project: dict[str, Any], today: str) -> str:
-    """The as_of day dbt will build with, following macros/utils/as_of.sql."""
+def project_as_of(project: dict[str, Any]) -> Any:
+    """The as_of var of dbt_project.yml (the project-scoped one first), "" without one."""
+    project_vars = project.get("vars") or {}
+    scoped = project_vars.get(project.get("name"))
+    if isinstance(scoped, dict) and "as_of" in scoped:
+        return scoped["as_of"]
+    return project_vars.get("as_of", "")
+
+
+def resolve_as_of(cli_vars: dict[str, Any], project: dict[str, Any], today: str,
+                  environ: dict[str, str] | None = None) -> str:
+    """The as_of day dbt will build with, following macros/utils/as_of.sql and
+    macros/utils/run_parameter.sql: the var (--vars, else dbt_project.yml); when that is
+    empty, $SEGMENTS_AS_OF; when that is empty too, or the var says today, today (UTC)."""
     if "as_of" in cli_vars:
         value, origin = cli_vars["as_of"], "--vars"
     else:
-        project_vars = project.get("vars") or {}
-        scoped = project_vars.get(project.get("name"))
-        if isinstance(scoped, dict) and "as_of" in scoped:
-            value = scoped["as_of"]
-        else:
-            value = project_vars.get("as_of", "")
-        origin = "dbt_project.yml"
-    # var('as_of', '') | string | trim
-    text = str(value).strip()
+        value, origin = project_as_of(project), "dbt_project.yml"
+    # a YAML null is no value, as for dbt's var(): the environment variable is next
+    text = "" if value is None else str(value).strip()
+    environ = os.environ if environ is None else environ
+    if text == "" and environ.get(RUN_PARAMETER_ENV["as_of"], "").strip():
+        text, origin = environ[RUN_PARAMETER_ENV["as_of"]].strip(), f"${RUN_PARAMETER_ENV['as_of']}"
     if text in AS_OF_TODAY_VALUES:
         return today
     try:
@@ -284,6 +315,30 @@ def resolve_as_of(cli_vars: dict[str, Any], project: dict[str, Any], today: str)
             f"(for example --vars '{{as_of: 2026-03-01}}'); got {text!r}"
         ) from None
     return text
+
+
+def dbt_invocation(
+    dbt_args: list[str], as_of: str, marks: dict[str, str], project: dict[str, Any]
+) -> tuple[list[str], dict[str, str]]:
+    """The arguments and the run-parameter environment variables the gate starts dbt with.
+
+    as_of goes into $SEGMENTS_AS_OF and leaves --vars, so that dbt's saved parse of the
+    project stays valid from one scheduled run to the next. It stays in --vars when the
+    project sets a non-empty as_of of its own (the var would win over the environment
+    variable) or when several --vars are given (dbt reads the last one only). Each mark
+    goes into its variable unless the caller gave the var; a variable without a value
+    here is passed empty, so none is inherited from the caller's environment.
+    """
+    _, cli_vars = normalised_dbt_args(dbt_args)
+    environment = {name: "" for name in RUN_PARAMETER_ENV.values()}
+    several_vars = sum(arg == "--vars" or arg.startswith("--vars=") for arg in dbt_args) > 1
+    if str(project_as_of(project)).strip() == "" and not several_vars:
+        dbt_args = without_var(dbt_args, "as_of")
+        environment[RUN_PARAMETER_ENV["as_of"]] = as_of
+    for name, mark in marks.items():
+        if name not in cli_vars:
+            environment[RUN_PARAMETER_ENV[name]] = mark
+    return dbt_args, environment
 
 
 def project_folders(project: dict[str, Any]) -> list[str]:
@@ -623,11 +678,11 @@ def check_dbt(executable: str) -> None:
         )
 
 
-def run_dbt(command: list[str], project_dir: Path) -> int:
+def run_dbt(command: list[str], project_dir: Path, environment: dict[str, str]) -> int:
     """dbt's exit code (128 + N when killed by signal N); its output goes straight to ours."""
     sys.stdout.flush()
     try:
-        returncode = subprocess.run(command, cwd=project_dir).returncode
+        returncode = subprocess.run(command, cwd=project_dir, env=environment).returncode
         return 128 - returncode if returncode < 0 else returncode
     except FileNotFoundError:
         raise UsageError(
@@ -675,17 +730,19 @@ def main(argv: list[str] | None = None) -> int:
         )
         check_dbt(command[0])
         _, cli_vars = normalised_dbt_args(dbt_args)
-        if is_whole_project_build(dbt_args):
-            for name, mark in checked_marks.items():
-                if name in cli_vars:
-                    continue
-                dbt_args = with_var(dbt_args, name, mark)
+        marks = checked_marks if is_whole_project_build(dbt_args) else {}
+        for name, mark in marks.items():
+            if name not in cli_vars:
                 print(f"scheduled build: {MARK_MESSAGES[name].format(mark=mark)}")
-            command = [dbt, "build", *dbt_args]
-        build_number = record_start(database, fingerprint, parts, command[1:], started_at)
+        dbt_args, run_parameters = dbt_invocation(
+            dbt_args, parts["as_of"], marks, load_project(project_dir)
+        )
+        command = [dbt, "build", *dbt_args]
+        passed = [f"{name}={value}" for name, value in run_parameters.items() if value]
+        build_number = record_start(database, fingerprint, parts, [*passed, *command[1:]], started_at)
         clock = time.monotonic()
         try:
-            exit_code = run_dbt(command, project_dir)
+            exit_code = run_dbt(command, project_dir, {**os.environ, **run_parameters})
         except KeyboardInterrupt:
             # The attempt stays unfinished, so the next run builds.
             print("scheduled build: interrupted; the next run builds again", file=sys.stderr)

@@ -10,6 +10,9 @@
     against customers that still exist. -#}
 {% test is_resolved_customer(model, column_name, built_at_column=none) %}
 {%- set unchecked = built_since_last_check(built_at_column) if built_at_column else none -%}
+{#- Outside the condition: the mark is read only while executing (run_parameter), so dbt
+    must see this dependency when it parses the test without one. -#}
+{%- set identifier_changes = ref('int_identifier_customer_changes') -%}
 with
 
 rows_to_check as (
@@ -21,7 +24,7 @@ rows_to_check as (
             {{ unchecked }}
             or {{ column_name }} in (
                 select previous_customer_id
-                from {{ ref('int_identifier_customer_changes') }}
+                from {{ identifier_changes }}
                 where {{ built_since_last_check('changed_at') }}
             )
         )

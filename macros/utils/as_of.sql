@@ -1,8 +1,9 @@
 {#- The point in time every customer feature is computed at.
-    `as_of` (YYYY-MM-DD, UTC) comes from the project variable; empty means today (UTC).
-    Features include data at or before the end of that day and nothing later. -#}
+    `as_of` (YYYY-MM-DD, UTC) comes from the project variable, else from $SEGMENTS_AS_OF
+    (run_parameter); empty means today (UTC). Features include data at or before the end
+    of that day and nothing later. -#}
 {% macro as_of_date_string() %}
-    {%- set raw_value = var('as_of', '') | string | trim -%}
+    {%- set raw_value = (run_parameter('as_of') or '') | string | trim -%}
     {%- if raw_value in ('', 'none', 'None', 'today') -%}
         {{ return(modules.datetime.datetime.utcnow().strftime('%Y-%m-%d')) }}
     {%- endif -%}

@@ -186,3 +186,26 @@ def test_a_null_in_a_staged_event_is_found_only_in_rows_loaded_after_the_mark(wa
         assert failed.returncode != 0 and "Got 1 result" in failed.stdout
     finally:
         remove()
+
+
+def test_the_mark_also_arrives_as_an_environment_variable(warehouse: dict) -> None:
+    """scripts/scheduled_build.py passes the marks as $SEGMENTS_LAST_CHECKED_BUILD_AT and
+    $SEGMENTS_RAW_ROWS_ACCOUNTED_AFTER (macros/utils/run_parameter.sql): the same scope as
+    the var, and a var given on the command line wins over the environment variable."""
+    checked_at = warehouse["checked_at"]
+    before = checked_at - dt.timedelta(seconds=30)
+    as_of = {"as_of": END_DATE.isoformat()}
+    with_mark = {**warehouse["env"], "SEGMENTS_LAST_CHECKED_BUILD_AT": f"{checked_at:%Y-%m-%d %H:%M:%S.%f}"}
+    plant_copy(warehouse, CAMPAIGNS, before, "null as campaign_id")
+    try:
+        assert run_dbt_test(warehouse["env"], NOT_NULL_CAMPAIGN_TEST, as_of).returncode != 0
+        # the mark from the environment leaves the row built before it out of scope
+        assert run_dbt_test(with_mark, NOT_NULL_CAMPAIGN_TEST, as_of).returncode == 0
+        # an earlier mark given as a var brings it back into scope
+        earlier = {**as_of, "last_checked_build_at": f"{before - dt.timedelta(seconds=30):%Y-%m-%d %H:%M:%S.%f}"}
+        assert run_dbt_test(with_mark, NOT_NULL_CAMPAIGN_TEST, earlier).returncode != 0
+        malformed = {**warehouse["env"], "SEGMENTS_LAST_CHECKED_BUILD_AT": "yesterday"}
+        result = run_dbt_test(malformed, NOT_NULL_CAMPAIGN_TEST, as_of)
+        assert result.returncode != 0 and "last_checked_build_at must be a timestamp" in result.stdout
+    finally:
+        remove_rows_built_at(warehouse, CAMPAIGNS, before)

@@ -27,7 +27,10 @@ import scheduled_build  # noqa: E402
 FAKE_DBT = """#!{python}
 import json, os, sys
 with open(os.environ["FAKE_DBT_LOG"], "a") as log:
-    log.write(json.dumps({{"args": sys.argv[1:], "cwd": os.getcwd()}}) + "\\n")
+    run_parameters = {{name: os.environ[name] for name in os.environ
+                      if name in ("SEGMENTS_AS_OF", "SEGMENTS_RAW_ROWS_ACCOUNTED_AFTER",
+                                  "SEGMENTS_LAST_CHECKED_BUILD_AT")}}
+    log.write(json.dumps({{"args": sys.argv[1:], "cwd": os.getcwd(), "env": run_parameters}}) + "\\n")
 if os.environ.get("FAKE_DBT_WRITE"):
     import duckdb
     con = duckdb.connect(os.environ["SEGMENTS_DUCKDB_PATH"])
@@ -155,8 +158,12 @@ def test_first_run_builds_and_records_the_fingerprint(
     monkeypatch.setattr(scheduled_build, "utc_now", lambda: datetime(2026, 3, 1, 6, 0))
     code, out, _ = gate()
     assert code == 0
+    # as_of reaches dbt as an environment variable, the marks too once there are any (the
+    # first build has none: they are passed empty, not inherited)
     assert calls(fake_dbt) == [
-        {"args": ["build", "--exclude-resource-type", "unit_test"], "cwd": str(project)}
+        {"args": ["build", "--exclude-resource-type", "unit_test"], "cwd": str(project),
+         "env": {"SEGMENTS_AS_OF": "2026-03-01", "SEGMENTS_RAW_ROWS_ACCOUNTED_AFTER": "",
+                 "SEGMENTS_LAST_CHECKED_BUILD_AT": ""}}
     ]
     assert "fake dbt: done" in out
     assert "no build recorded in this warehouse yet" in out
@@ -217,9 +224,9 @@ def test_changed_as_of_triggers_a_build_and_equal_vars_skip(warehouse, gate, fak
     code, out, _ = gate("--", "--vars", "{as_of: 2026-01-02}")
     assert code == 0 and len(calls(fake_dbt)) == 2
     assert "as_of, dbt_args, vars" in out
-    [build, flag, passed_vars] = calls(fake_dbt)[-1]["args"]
-    assert (build, flag) == ("build", "--vars")
-    assert json.loads(passed_vars)["as_of"] == "2026-01-02"
+    # as_of leaves --vars for $SEGMENTS_AS_OF, so dbt keeps its saved parse
+    assert calls(fake_dbt)[-1]["args"] == ["build"]
+    assert calls(fake_dbt)[-1]["env"]["SEGMENTS_AS_OF"] == "2026-01-02"
     assert json.loads(builds(warehouse)[-1][2])["as_of"] == "2026-01-02"
 
 
@@ -280,10 +287,13 @@ def ledger_mark(database: Path, build_number: int) -> str:
 
 
 def passed_var(call: dict, name: str) -> str | None:
+    """A run parameter as dbt reads it (macros/utils/run_parameter.sql): the var when given
+    and not empty, else its environment variable when not empty."""
     args = call["args"]
-    if "--vars" not in args:
-        return None
-    return json.loads(args[args.index("--vars") + 1]).get(name)
+    given = json.loads(args[args.index("--vars") + 1]).get(name) if "--vars" in args else None
+    if given not in (None, ""):
+        return given
+    return call["env"].get(scheduled_build.RUN_PARAMETER_ENV[name]) or None
 
 
 def accounted_after(call: dict) -> str | None:
@@ -345,11 +355,11 @@ def test_partial_builds_neither_get_nor_move_the_row_accounting_mark(
         gate("--", *args)
         assert calls(fake_dbt)[number]["args"] == ["build", *args]
     gate("--", "--exclude-resource-types=unit_test", "--vars", "{as_of: 2026-01-02}")
-    passed = json.loads(calls(fake_dbt)[-1]["args"][3])
-    assert passed == {
-        "as_of": "2026-01-02",
-        "last_checked_build_at": build_end(warehouse, 1),
-        "raw_rows_accounted_after": first_mark,
+    assert calls(fake_dbt)[-1]["args"] == ["build", "--exclude-resource-types=unit_test"]
+    assert calls(fake_dbt)[-1]["env"] == {
+        "SEGMENTS_AS_OF": "2026-01-02",
+        "SEGMENTS_LAST_CHECKED_BUILD_AT": build_end(warehouse, 1),
+        "SEGMENTS_RAW_ROWS_ACCOUNTED_AFTER": first_mark,
     }
 
 
@@ -552,7 +562,65 @@ def test_dbt_options_before_the_separator_are_refused_with_a_hint(
 )
 def test_as_of_resolves_like_the_project_macro(cli_vars, project_vars, expected):
     project = {"name": "tiny", "vars": project_vars}
-    assert scheduled_build.resolve_as_of(cli_vars, project, "2026-05-05") == expected
+    assert scheduled_build.resolve_as_of(cli_vars, project, "2026-05-05", environ={}) == expected
+
+
+@pytest.mark.parametrize(
+    ("cli_vars", "project_vars", "environ", "expected"),
+    [
+        # the environment variable is read when the var is empty or null, as run_parameter does
+        ({}, {"as_of": ""}, {"SEGMENTS_AS_OF": "2026-06-06"}, "2026-06-06"),
+        ({}, {"as_of": None}, {"SEGMENTS_AS_OF": " 2026-06-06 "}, "2026-06-06"),
+        ({"as_of": ""}, {}, {"SEGMENTS_AS_OF": "2026-06-06"}, "2026-06-06"),
+        # a given var wins; an empty environment variable is none
+        ({"as_of": "2026-02-02"}, {}, {"SEGMENTS_AS_OF": "2026-06-06"}, "2026-02-02"),
+        ({}, {"as_of": "2026-01-01"}, {"SEGMENTS_AS_OF": "2026-06-06"}, "2026-01-01"),
+        ({"as_of": "today"}, {}, {"SEGMENTS_AS_OF": "2026-06-06"}, "2026-05-05"),
+        ({}, {"as_of": ""}, {"SEGMENTS_AS_OF": ""}, "2026-05-05"),
+    ],
+)
+def test_as_of_from_the_environment_resolves_like_run_parameter(cli_vars, project_vars, environ, expected):
+    project = {"name": "tiny", "vars": project_vars}
+    assert scheduled_build.resolve_as_of(cli_vars, project, "2026-05-05", environ=environ) == expected
+
+
+def test_bad_as_of_in_the_environment_is_a_clear_error():
+    with pytest.raises(scheduled_build.UsageError, match=r"as_of from \$SEGMENTS_AS_OF must be a date"):
+        scheduled_build.resolve_as_of({}, {}, "2026-05-05", environ={"SEGMENTS_AS_OF": "yesterday"})
+
+
+@pytest.mark.parametrize(
+    ("dbt_args", "project_vars", "expected_args", "passes_as_of"),
+    [
+        # as_of leaves --vars; the other vars stay, in either spelling of --vars
+        (["--vars", "{as_of: 2026-01-02}"], {"as_of": ""}, [], True),
+        (["--vars", "{as_of: 2026-01-02, x: 1}"], {"as_of": ""}, ["--vars", '{"x":1}'], True),
+        (["--vars={as_of: 2026-01-02}", "--select", "m"], {}, ["--select", "m"], True),
+        (["--vars={x: 1, as_of: 2026-01-02}"], {}, ['--vars={"x":1}'], True),
+        # the project's own as_of would win over the environment variable: stays in --vars
+        (["--vars", "{as_of: 2026-01-02}"], {"as_of": "2026-01-01"}, ["--vars", "{as_of: 2026-01-02}"], False),
+        # dbt reads only the last of several --vars: left as given
+        (["--vars", "{x: 1}", "--vars", "{as_of: 2026-01-02}"], {},
+         ["--vars", "{x: 1}", "--vars", "{as_of: 2026-01-02}"], False),
+    ],
+)
+def test_as_of_reaches_dbt_as_an_environment_variable(dbt_args, project_vars, expected_args, passes_as_of):
+    args, environment = scheduled_build.dbt_invocation(
+        dbt_args, "2026-01-02", {}, {"name": "tiny", "vars": project_vars})
+    assert args == expected_args
+    assert environment["SEGMENTS_AS_OF"] == ("2026-01-02" if passes_as_of else "")
+
+
+def test_run_parameters_are_not_inherited_from_the_callers_environment(
+    warehouse, gate, fake_dbt, monkeypatch
+):
+    """A mark left in the caller's environment would narrow the first build's tests."""
+    monkeypatch.setenv("SEGMENTS_LAST_CHECKED_BUILD_AT", "2020-01-01 00:00:00")
+    monkeypatch.setenv("SEGMENTS_RAW_ROWS_ACCOUNTED_AFTER", "2020-01-01 00:00:00")
+    gate()
+    assert calls(fake_dbt)[0]["env"]["SEGMENTS_LAST_CHECKED_BUILD_AT"] == ""
+    assert calls(fake_dbt)[0]["env"]["SEGMENTS_RAW_ROWS_ACCOUNTED_AFTER"] == ""
+    assert checked_build_at(calls(fake_dbt)[0]) is None and accounted_after(calls(fake_dbt)[0]) is None
 
 
 def test_as_of_resolution_reads_a_yaml_date_as_dbt_does():
