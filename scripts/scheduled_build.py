@@ -332,7 +332,8 @@ def dbt_invocation(
     _, cli_vars = normalised_dbt_args(dbt_args)
     environment = {name: "" for name in RUN_PARAMETER_ENV.values()}
     several_vars = sum(arg == "--vars" or arg.startswith("--vars=") for arg in dbt_args) > 1
-    if str(project_as_of(project)).strip() == "" and not several_vars:
+    own_as_of = project_as_of(project)
+    if (own_as_of is None or str(own_as_of).strip() == "") and not several_vars:
         dbt_args = without_var(dbt_args, "as_of")
         environment[RUN_PARAMETER_ENV["as_of"]] = as_of
     for name, mark in marks.items():
@@ -707,8 +708,9 @@ def main(argv: list[str] | None = None) -> int:
             raise UsageError(f"{project_dir} is not a dbt project (no dbt_project.yml)")
         database = warehouse_path(project_dir)
         ledger, previous, checked_marks = read_warehouse(database)
-        # as_of defaults to today when the fingerprint is taken; a build that dbt starts
-        # just after midnight records the day before and is merely repeated once.
+        # as_of defaults to today when the fingerprint is taken, and dbt gets that day
+        # ($SEGMENTS_AS_OF), so a build that starts just before midnight builds the day
+        # it records.
         parts = fingerprint_parts(project_dir, dbt_args, ledger, started_at.strftime("%Y-%m-%d"))
         fingerprint = fingerprint_of(parts)
         if (

@@ -597,6 +597,7 @@ def test_bad_as_of_in_the_environment_is_a_clear_error():
         (["--vars", "{as_of: 2026-01-02, x: 1}"], {"as_of": ""}, ["--vars", '{"x":1}'], True),
         (["--vars={as_of: 2026-01-02}", "--select", "m"], {}, ["--select", "m"], True),
         (["--vars={x: 1, as_of: 2026-01-02}"], {}, ['--vars={"x":1}'], True),
+        (["--vars", "{as_of: 2026-01-02}"], {"as_of": None}, [], True),
         # the project's own as_of would win over the environment variable: stays in --vars
         (["--vars", "{as_of: 2026-01-02}"], {"as_of": "2026-01-01"}, ["--vars", "{as_of: 2026-01-02}"], False),
         # dbt reads only the last of several --vars: left as given
