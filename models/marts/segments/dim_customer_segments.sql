@@ -20,38 +20,32 @@ active_segments as (
     ) as registry_rows
 ),
 
-memberships_ranked as (
-    select
-        customer_id,
-        segment_key,
-        segment_name,
-        segment_priority,
-        is_default_segment,
-        row_number() over (partition by customer_id order by segment_priority) as priority_rank
-    from fct_segment_memberships
-),
-
-primary_segments as (
-    select
-        memberships_ranked.customer_id,
-        memberships_ranked.segment_key as primary_segment_key,
-        memberships_ranked.segment_name as primary_segment_name,
-        memberships_ranked.segment_priority as primary_segment_priority,
-        memberships_ranked.is_default_segment as is_default_applied,
-        active_segments.channels as primary_segment_channels
-    from memberships_ranked
-    inner join active_segments
-        on memberships_ranked.segment_key = active_segments.segment_key
-    where memberships_ranked.priority_rank = 1
-),
-
+-- One pass over the memberships: every segment in priority order, and the primary one
+-- (the lowest priority number; priorities are unique in the registry). The primary
+-- segment's attributes come from the registry, as the memberships' own do.
 segment_labels as (
     select
         customer_id,
         {{ dbt.listagg('segment_key', "'|'", 'order by segment_priority') }} as segment_keys,
-        cast(sum(case when is_default_segment then 0 else 1 end) as {{ dbt.type_bigint() }}) as matched_segment_count
+        cast(sum(case when is_default_segment then 0 else 1 end) as {{ dbt.type_bigint() }}) as matched_segment_count,
+        {{ first_non_null_by('segment_key', 'segment_priority') }} as primary_segment_key
     from fct_segment_memberships
     group by customer_id
+),
+
+primary_segments as (
+    select
+        segment_labels.customer_id,
+        active_segments.segment_key as primary_segment_key,
+        active_segments.segment_name as primary_segment_name,
+        active_segments.priority as primary_segment_priority,
+        active_segments.is_default as is_default_applied,
+        active_segments.channels as primary_segment_channels,
+        segment_labels.segment_keys,
+        segment_labels.matched_segment_count
+    from segment_labels
+    left join active_segments
+        on segment_labels.primary_segment_key = active_segments.segment_key
 ),
 
 rule_match_summary as (
@@ -68,8 +62,8 @@ final as (
         primary_segments.primary_segment_key,
         primary_segments.primary_segment_name,
         primary_segments.primary_segment_priority,
-        segment_labels.segment_keys,
-        cast(segment_labels.matched_segment_count as {{ dbt.type_int() }}) as matched_segment_count,
+        primary_segments.segment_keys,
+        cast(primary_segments.matched_segment_count as {{ dbt.type_int() }}) as matched_segment_count,
         primary_segments.is_default_applied,
         case
             when not primary_segments.is_default_applied then null
@@ -91,8 +85,6 @@ final as (
     from dim_customers
     left join primary_segments
         on dim_customers.customer_id = primary_segments.customer_id
-    left join segment_labels
-        on dim_customers.customer_id = segment_labels.customer_id
     left join rule_match_summary
         on dim_customers.customer_id = rule_match_summary.customer_id
 )
