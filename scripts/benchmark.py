@@ -401,7 +401,8 @@ def stage_table(bench: Benchmark, baseline_stages: dict[str, dict[str, float]],
         "| stage | baseline (s) | full build (s) | full / baseline | incremental build (s) |",
         "| --- | ---: | ---: | ---: | ---: |",
     ]
-    others = [stage for stage in (OTHER_STAGE,) if stage in full or stage in incremental]
+    # a node in a folder STAGES does not name gets a row, rather than going unreported
+    others = [OTHER_STAGE] if OTHER_STAGE in full or OTHER_STAGE in incremental else []
     for stage in [*STAGES, TESTS_STAGE, *others]:
         ratio = f"{full[stage] / baseline[stage]:.2f}" if stage in full and baseline.get(stage) else "-"
         lines.append(f"| {stage} | {cell(baseline, stage)} | {cell(full, stage)} | {ratio} | "
