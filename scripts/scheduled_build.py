@@ -731,14 +731,13 @@ def main(argv: list[str] | None = None) -> int:
             f"fingerprint {fingerprint[:12]} ({describe(parts)})"
         )
         check_dbt(command[0])
-        _, cli_vars = normalised_dbt_args(dbt_args)
         marks = checked_marks if is_whole_project_build(dbt_args) else {}
-        for name, mark in marks.items():
-            if name not in cli_vars:
-                print(f"scheduled build: {MARK_MESSAGES[name].format(mark=mark)}")
         dbt_args, run_parameters = dbt_invocation(
             dbt_args, parts["as_of"], marks, load_project(project_dir)
         )
+        for name, mark in marks.items():
+            if run_parameters[RUN_PARAMETER_ENV[name]]:
+                print(f"scheduled build: {MARK_MESSAGES[name].format(mark=mark)}")
         command = [dbt, "build", *dbt_args]
         passed = [f"{name}={value}" for name, value in run_parameters.items() if value]
         build_number = record_start(database, fingerprint, parts, [*passed, *command[1:]], started_at)

@@ -8,9 +8,5 @@
     built_since_last_check(column) is the predicate that keeps the unchecked rows; none
     without the var (a plain `dbt build` checks every row). -#}
 {% macro built_since_last_check(built_at_column='built_at') %}
-    {%- set checked_at = timestamp_var('last_checked_build_at') -%}
-    {%- if checked_at is none -%}
-        {{ return(none) }}
-    {%- endif -%}
-    {{ return(built_at_column ~ " > cast('" ~ checked_at ~ "' as " ~ dbt.type_timestamp() ~ ")") }}
+    {{ return(later_than_timestamp(built_at_column, timestamp_var('last_checked_build_at'))) }}
 {% endmacro %}

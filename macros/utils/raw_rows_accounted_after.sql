@@ -12,9 +12,5 @@
     (`raw_rows_accounted_after`); none without it. Used by `unique_across_loads` and the
     `__loaded_since_last_check__` placeholder of `get_where_subquery`. -#}
 {% macro loaded_since_last_check(loaded_at_column='loaded_at') %}
-    {%- set accounted_after = raw_rows_accounted_after() -%}
-    {%- if accounted_after is none -%}
-        {{ return(none) }}
-    {%- endif -%}
-    {{ return(loaded_at_column ~ " > cast('" ~ accounted_after ~ "' as " ~ dbt.type_timestamp() ~ ")") }}
+    {{ return(later_than_timestamp(loaded_at_column, raw_rows_accounted_after())) }}
 {% endmacro %}

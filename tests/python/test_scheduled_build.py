@@ -27,9 +27,7 @@ import scheduled_build  # noqa: E402
 FAKE_DBT = """#!{python}
 import json, os, sys
 with open(os.environ["FAKE_DBT_LOG"], "a") as log:
-    run_parameters = {{name: os.environ[name] for name in os.environ
-                      if name in ("SEGMENTS_AS_OF", "SEGMENTS_RAW_ROWS_ACCOUNTED_AFTER",
-                                  "SEGMENTS_LAST_CHECKED_BUILD_AT")}}
+    run_parameters = {{name: os.environ[name] for name in {run_parameter_names} if name in os.environ}}
     log.write(json.dumps({{"args": sys.argv[1:], "cwd": os.getcwd(), "env": run_parameters}}) + "\\n")
 if os.environ.get("FAKE_DBT_WRITE"):
     import duckdb
@@ -102,7 +100,9 @@ def warehouse(tmp_path: Path, landing: Path, loaded_template, monkeypatch) -> Pa
 @pytest.fixture
 def fake_dbt(tmp_path: Path, monkeypatch) -> Path:
     path = tmp_path / "fake_dbt"
-    path.write_text(FAKE_DBT.format(python=sys.executable))
+    path.write_text(FAKE_DBT.format(
+        python=sys.executable, run_parameter_names=sorted(scheduled_build.RUN_PARAMETER_ENV.values())
+    ))
     path.chmod(0o755)
     monkeypatch.setenv("FAKE_DBT_LOG", str(tmp_path / "fake_dbt_calls.jsonl"))
     monkeypatch.delenv("FAKE_DBT_EXIT", raising=False)

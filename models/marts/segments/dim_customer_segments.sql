@@ -33,7 +33,7 @@ segment_labels as (
     group by customer_id
 ),
 
-primary_segments as (
+customer_segments as (
     select
         segment_labels.customer_id,
         active_segments.segment_key as primary_segment_key,
@@ -59,32 +59,32 @@ rule_match_summary as (
 final as (
     select
         dim_customers.customer_id,
-        primary_segments.primary_segment_key,
-        primary_segments.primary_segment_name,
-        primary_segments.primary_segment_priority,
-        primary_segments.segment_keys,
-        cast(primary_segments.matched_segment_count as {{ dbt.type_int() }}) as matched_segment_count,
-        primary_segments.is_default_applied,
+        customer_segments.primary_segment_key,
+        customer_segments.primary_segment_name,
+        customer_segments.primary_segment_priority,
+        customer_segments.segment_keys,
+        cast(customer_segments.matched_segment_count as {{ dbt.type_int() }}) as matched_segment_count,
+        customer_segments.is_default_applied,
         case
-            when not primary_segments.is_default_applied then null
+            when not customer_segments.is_default_applied then null
             when {{ segment_default('condition') }} then 'profile_too_incomplete'
             when coalesce(rule_match_summary.rule_match_count, 0) > 0 then 'no_consent_for_matched_segments'
             else 'matched_nothing'
         end as default_reason,
-        primary_segments.primary_segment_channels,
+        customer_segments.primary_segment_channels,
         dim_customers.has_email_consent,
         coalesce(
             dim_customers.has_email_consent
             and {{ dbt.position(
                 "',email,'",
-                dbt.concat(["','", 'primary_segments.primary_segment_channels', "','"])
+                dbt.concat(["','", 'customer_segments.primary_segment_channels', "','"])
             ) }} > 0,
             false
         ) as is_email_allowed,
         {{ as_of_date() }} as as_of_date
     from dim_customers
-    left join primary_segments
-        on dim_customers.customer_id = primary_segments.customer_id
+    left join customer_segments
+        on dim_customers.customer_id = customer_segments.customer_id
     left join rule_match_summary
         on dim_customers.customer_id = rule_match_summary.customer_id
 )
