@@ -43,7 +43,8 @@ int_identifiers_resolved_to_customers as (
 email_customers as (
     select
         identifier_value as email,
-        customer_id
+        customer_id,
+        count(*) over (partition by customer_id) as customer_email_count
     from int_identifiers_resolved_to_customers
     where identifier_type = 'email'
 ),
@@ -112,9 +113,11 @@ email_customers as (
 
 {% endif %}
 
-recipients_attributed as (
+-- read twice below (one address or several): inlined, not materialised whole
+recipients_attributed as {{ not_materialized() }} (
     select
         recomputed_emails.customer_id,
+        recomputed_emails.customer_email_count,
         int_email_recipient_campaigns.*
     from int_email_recipient_campaigns
     inner join recomputed_emails
@@ -131,7 +134,25 @@ recipients_attributed as (
     {% endif %}
 ),
 
+-- A customer with one address has one (address, campaign) pair per campaign, already
+-- whole: only the campaigns of customers with several addresses are combined.
 customer_campaigns as (
+    select
+        customer_id,
+        campaign_id,
+        first_event_at,
+        last_event_at,
+        first_sent_at,
+        first_opened_at,
+        last_opened_at,
+        first_clicked_at,
+        last_clicked_at,
+        max_loaded_at
+    from recipients_attributed
+    where customer_email_count = 1
+
+    union all
+
     select
         customer_id,
         campaign_id,
@@ -144,6 +165,7 @@ customer_campaigns as (
         max(last_clicked_at) as last_clicked_at,
         max(max_loaded_at) as max_loaded_at
     from recipients_attributed
+    where customer_email_count > 1
     group by
         customer_id,
         campaign_id
