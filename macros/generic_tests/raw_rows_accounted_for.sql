@@ -12,22 +12,29 @@
     loads of the last successful whole-project build) replaces the `window_days` window
     with the rows loaded after it, so each load is accounted for by the first build that
     succeeds after it, however long ago. The var `raw_rows_accounting_full: true` forces
-    the whole-table check. -#}
+    the whole-table check. When no usable row was loaded before the window (a first
+    build, or every load within the window), no key of the window can have an earlier
+    delivery: a one-row probe finds that out and the lookup of earlier keys is left out,
+    since building it would hash every key of the window for nothing. -#}
 {% test raw_rows_accounted_for(model, base_model, staged_model, quarantine_model, source_table, natural_key, window_days=none) %}
 {%- set windowed = window_days is not none and not var('raw_rows_accounting_full', false) -%}
 {%- set accounted_after = raw_rows_accounted_after() -%}
 {#- The rows a check counts: with a window, those loaded after its start; else all. -#}
 {%- set in_window = ' > (select loaded_after from window_start)' if windowed else none -%}
+{%- set window_start_sql -%}
+    {%- if accounted_after -%}
+    select cast('{{ accounted_after }}' as {{ dbt.type_timestamp() }}) as loaded_after
+    {%- else -%}
+    select {{ dbt.dateadd('day', -1 * (window_days | int), 'max(_loaded_at)') }} as loaded_after
+    from {{ model }}
+    {%- endif -%}
+{%- endset -%}
+{%- set lookup_earlier_keys = windowed and usable_rows_loaded_before(base_model, window_start_sql) -%}
 with
 
 {% if windowed -%}
 window_start as (
-    {%- if accounted_after %}
-    select cast('{{ accounted_after }}' as {{ dbt.type_timestamp() }}) as loaded_after
-    {%- else %}
-    select {{ dbt.dateadd('day', -1 * (window_days | int), 'max(_loaded_at)') }} as loaded_after
-    from {{ model }}
-    {%- endif %}
+    {{ window_start_sql }}
 ),
 
 {% endif -%}
@@ -74,7 +81,7 @@ usable_keys as (
     ) as distinct_usable_keys
 ),
 
-{% if windowed -%}
+{% if lookup_earlier_keys -%}
 -- Earlier usable deliveries of the window's keys: prefiltered on the first key column,
 -- so only the rows of redelivered keys are read back, then matched on the whole key.
 keys_usable_before_window as (
@@ -108,7 +115,7 @@ duplicate_rows as (
     select
         (select count(*) from usable_rows)
         - (select key_count from usable_keys)
-        {%- if windowed %}
+        {%- if lookup_earlier_keys %}
         + (select key_count from window_keys_delivered_before)
         {%- endif %} as row_count
 )
@@ -125,3 +132,25 @@ cross join quarantined_rows
 where raw_rows.row_count
     <> staged_rows.row_count + duplicate_rows.row_count + quarantined_rows.row_count
 {% endtest %}
+
+{#- Whether the base model has a usable row loaded at or before the window start
+    (`window_start_sql` selects it as `loaded_after`). Asked while executing only; at parse
+    time, or before the base model is built (`dbt compile`, `dbt docs generate` on a new
+    warehouse), the answer is true, which keeps the lookup of earlier keys: never wrong,
+    only slower. -#}
+{% macro usable_rows_loaded_before(base_model, window_start_sql) -%}
+    {%- if not execute or load_relation(base_model) is none -%}
+        {{ return(true) }}
+    {%- endif -%}
+    {%- set probe -%}
+        select count(*) as row_count
+        from (
+            select 1 as found
+            from {{ base_model }}
+            where quarantine_reason is null
+                and _loaded_at <= (select loaded_after from ({{ window_start_sql }}) as window_start)
+            limit 1
+        ) as earlier_usable_row
+    {%- endset -%}
+    {{ return(run_query(probe).columns[0].values()[0] | int > 0) }}
+{%- endmacro %}

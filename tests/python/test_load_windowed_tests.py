@@ -128,3 +128,34 @@ def test_redelivery_after_the_mark_is_counted_as_a_duplicate(warehouse: dict) ->
     finally:
         execute(warehouse, "delete from raw.web_events where _loaded_at > ?", [last_load])
         execute(warehouse, "delete from staging.base_web__events where _loaded_at > ?", [last_load])
+
+
+def compiled_accounting_test(warehouse: dict) -> str:
+    """The SQL dbt ran for the web events' accounting test in the last `dbt test`."""
+    [path] = (warehouse["work"] / "target" / "run").rglob("_web__sources.yml/source_raw_rows_accounted_for_*.sql")
+    return path.read_text()
+
+
+def test_earlier_keys_are_looked_up_only_when_a_usable_row_precedes_the_window(warehouse: dict) -> None:
+    first_load = warehouse["first_load"]
+    [(last_load,)] = execute(warehouse, "select max(_loaded_at) from raw.web_events")
+    # After the first load, the window's keys may have been delivered before it.
+    assert dbt_test(warehouse, ACCOUNTING_TEST, first_load).returncode == 0
+    assert "keys_usable_before_window" in compiled_accounting_test(warehouse)
+    # Before every load, nothing precedes the window: the lookup is left out...
+    before_every_load = first_load.replace(year=first_load.year - 1)
+    assert dbt_test(warehouse, ACCOUNTING_TEST, before_every_load).returncode == 0
+    assert "keys_usable_before_window" not in compiled_accounting_test(warehouse)
+    # ...and a raw row no model has seen still breaks the accounting.
+    execute(warehouse, """
+        insert into raw.web_events
+        select * replace (_loaded_at + interval 1 second as _loaded_at)
+        from raw.web_events
+        where _loaded_at = ?
+        limit 1
+    """, [last_load])
+    try:
+        failed = dbt_test(warehouse, ACCOUNTING_TEST, before_every_load)
+        assert failed.returncode != 0 and "Got 1 result" in failed.stdout
+    finally:
+        execute(warehouse, "delete from raw.web_events where _loaded_at > ?", [last_load])
