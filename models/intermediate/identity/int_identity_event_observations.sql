@@ -74,6 +74,24 @@ email_events_observed as (
     {%- endcall %}
 ),
 
+-- Each source is counted on its own columns, the account and browser of a web event and
+-- the address of an email event, whose groups are exactly its observations; the
+-- observation's columns are derived per group afterwards, which is cheaper than grouping
+-- every event on the five derived columns.
+web_observations as (
+    select
+        user_id,
+        anonymous_id,
+        min(occurred_at) as first_seen_at,
+        max(occurred_at) as last_seen_at,
+        count(*) as evidence_count,
+        max(loaded_at) as max_loaded_at
+    from web_events_observed
+    group by
+        user_id,
+        anonymous_id
+),
+
 -- The web analytics user_id of a logged-in visitor is the shop account id, so it is a
 -- shop_customer_id node; a login links it to the browser.
 web_evidence as (
@@ -93,9 +111,22 @@ web_evidence as (
             when user_id is not null and anonymous_id is not null then 'web_login'
             else 'web_visit'
         end as evidence_source,
-        occurred_at as observed_at,
-        loaded_at
-    from web_events_observed
+        first_seen_at,
+        last_seen_at,
+        evidence_count,
+        max_loaded_at
+    from web_observations
+),
+
+email_observations as (
+    select
+        email,
+        min(occurred_at) as first_seen_at,
+        max(occurred_at) as last_seen_at,
+        count(*) as evidence_count,
+        max(loaded_at) as max_loaded_at
+    from email_events_observed
+    group by email
 ),
 
 email_evidence as (
@@ -105,35 +136,17 @@ email_evidence as (
         cast(null as {{ dbt.type_string() }}) as linked_identifier_type,
         cast(null as {{ dbt.type_string() }}) as linked_identifier_value,
         'email_platform' as evidence_source,
-        occurred_at as observed_at,
-        loaded_at
-    from email_events_observed
-),
-
-all_evidence as (
-    select * from web_evidence
-    union all
-    select * from email_evidence
+        first_seen_at,
+        last_seen_at,
+        evidence_count,
+        max_loaded_at
+    from email_observations
 ),
 
 new_observations as (
-    select
-        identifier_type,
-        identifier_value,
-        linked_identifier_type,
-        linked_identifier_value,
-        evidence_source,
-        min(observed_at) as first_seen_at,
-        max(observed_at) as last_seen_at,
-        count(*) as evidence_count,
-        max(loaded_at) as max_loaded_at
-    from all_evidence
-    group by
-        identifier_type,
-        identifier_value,
-        linked_identifier_type,
-        linked_identifier_value,
-        evidence_source
+    select * from web_evidence
+    union all
+    select * from email_evidence
 ),
 
 keyed_new_observations as (
