@@ -10,6 +10,8 @@ two loads; planted problems must be found exactly when their rows fall after the
 from __future__ import annotations
 
 import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import duckdb
 import pytest
@@ -50,6 +52,24 @@ def execute(warehouse: dict, sql: str, parameters: list | None = None):
     return execute_sql(warehouse["database"], sql, parameters)
 
 
+@contextmanager
+def unseen_raw_row(warehouse: dict) -> Iterator[None]:
+    """A raw web event no model has seen (not staged, not a duplicate, not quarantined),
+    loaded a second after the newest load; removed again on leaving."""
+    [(last_load,)] = execute(warehouse, "select max(_loaded_at) from raw.web_events")
+    execute(warehouse, """
+        insert into raw.web_events
+        select * replace (_loaded_at + interval 1 second as _loaded_at)
+        from raw.web_events
+        where _loaded_at = ?
+        limit 1
+    """, [last_load])
+    try:
+        yield
+    finally:
+        execute(warehouse, "delete from raw.web_events where _loaded_at > ?", [last_load])
+
+
 def test_duplicate_event_id_is_found_only_when_loaded_after_the_mark(warehouse: dict) -> None:
     first_load = warehouse["first_load"]
     assert dbt_test(warehouse, UNIQUE_TEST).returncode == 0
@@ -79,24 +99,13 @@ def test_duplicate_event_id_is_found_only_when_loaded_after_the_mark(warehouse: 
 
 def test_unaccounted_raw_row_is_found_only_when_loaded_after_the_mark(warehouse: dict) -> None:
     first_load = warehouse["first_load"]
-    [(last_load,)] = execute(warehouse, "select max(_loaded_at) from raw.web_events")
     assert dbt_test(warehouse, ACCOUNTING_TEST, first_load).returncode == 0
-    # A raw row no model has seen: not staged, not a duplicate, not quarantined.
-    execute(warehouse, """
-        insert into raw.web_events
-        select * replace (_loaded_at + interval 1 second as _loaded_at)
-        from raw.web_events
-        where _loaded_at = ?
-        limit 1
-    """, [last_load])
-    try:
+    with unseen_raw_row(warehouse):
         failed = dbt_test(warehouse, ACCOUNTING_TEST, first_load)
         assert failed.returncode != 0 and "Got 1 result" in failed.stdout
         # A mark after the row leaves it to the build that loaded it.
         [(newest,)] = execute(warehouse, "select max(_loaded_at) from raw.web_events")
         assert dbt_test(warehouse, ACCOUNTING_TEST, newest).returncode == 0
-    finally:
-        execute(warehouse, "delete from raw.web_events where _loaded_at > ?", [last_load])
 
 
 def test_redelivery_after_the_mark_is_counted_as_a_duplicate(warehouse: dict) -> None:
@@ -138,7 +147,6 @@ def compiled_accounting_test(warehouse: dict) -> str:
 
 def test_earlier_keys_are_looked_up_only_when_a_usable_row_precedes_the_window(warehouse: dict) -> None:
     first_load = warehouse["first_load"]
-    [(last_load,)] = execute(warehouse, "select max(_loaded_at) from raw.web_events")
     # After the first load, the window's keys may have been delivered before it.
     assert dbt_test(warehouse, ACCOUNTING_TEST, first_load).returncode == 0
     assert "keys_usable_before_window" in compiled_accounting_test(warehouse)
@@ -147,15 +155,6 @@ def test_earlier_keys_are_looked_up_only_when_a_usable_row_precedes_the_window(w
     assert dbt_test(warehouse, ACCOUNTING_TEST, before_every_load).returncode == 0
     assert "keys_usable_before_window" not in compiled_accounting_test(warehouse)
     # ...and a raw row no model has seen still breaks the accounting.
-    execute(warehouse, """
-        insert into raw.web_events
-        select * replace (_loaded_at + interval 1 second as _loaded_at)
-        from raw.web_events
-        where _loaded_at = ?
-        limit 1
-    """, [last_load])
-    try:
+    with unseen_raw_row(warehouse):
         failed = dbt_test(warehouse, ACCOUNTING_TEST, before_every_load)
         assert failed.returncode != 0 and "Got 1 result" in failed.stdout
-    finally:
-        execute(warehouse, "delete from raw.web_events where _loaded_at > ?", [last_load])
