@@ -1,10 +1,10 @@
-{#- A full build that is too large for one window pass runs as one statement per hash
-    bucket of its partition key: the model's own query keeps only the first bucket
-    (`first_hash_bucket_only`), and its post-hook (`insert_remaining_hash_buckets`) reruns
-    the same compiled query once for each further bucket and appends the rows. Each
-    statement holds one bucket's window state, so memory follows the bucket, not the
-    history. (The engine runs the branches of a `union all` together and holds every
-    branch's window state at once.) The same pattern as insert_by_period in dbt's
+{#- A full build that is too large for one window pass or one aggregation runs as one
+    statement per hash bucket of its partition or grouping key: the model's own query
+    keeps only the first bucket (`first_hash_bucket_only`), and its post-hook
+    (`insert_remaining_hash_buckets`) reruns the same compiled query once for each further
+    bucket and appends the rows. Each statement holds one bucket's window or aggregation
+    state, so memory follows the bucket, not the history. (The engine runs the branches of
+    a `union all` together and holds every branch's state at once.) The same pattern as insert_by_period in dbt's
     experimental features: a marker in the compiled query that the loop rewrites.
     Unit tests render one bucket, all rows: they run the query once and no post-hook. -#}
 

@@ -5,8 +5,14 @@
 
     Incremental runs recompute every (email, campaign) pair that received a row loaded
     after the load high-water mark, or an event within var('incremental_lookback_days')
-    of event time before the newest one processed, from all of that pair's events, and delete+insert them by email_campaign_id. Pairs are matched on
-    (email, campaign_id) and the id is hashed once per pair, after aggregation.
+    of event time before the newest one processed, from all of that pair's events, and
+    delete+insert them by email_campaign_id. Pairs are matched on (email, campaign_id) and
+    the id is hashed once per pair, after aggregation.
+
+    A full build aggregates the recipients in var('email_recipient_campaign_buckets') hash
+    buckets of the address, one statement each (see hash_bucketed_build): at 1,000,000
+    customers the pairs' aggregation state of a year of events is larger than a 3 GB
+    memory limit and spills, where half of it does not.
 -#}
 {{
     config(
@@ -14,8 +20,12 @@
         incremental_strategy='delete+insert',
         unique_key='email_campaign_id',
         on_schema_change='fail',
+        post_hook="{{ insert_remaining_hash_buckets(var('email_recipient_campaign_buckets')) }}",
     )
 }}
+
+{%- set recipient_buckets = 1 if is_incremental()
+    else hash_bucket_count(var('email_recipient_campaign_buckets')) | int -%}
 
 
 with
@@ -64,6 +74,9 @@ events_before_cutoff as (
 
     events_to_aggregate as (
         select * from events_before_cutoff
+        {%- if recipient_buckets > 1 %}
+            where {{ first_hash_bucket_only('email', recipient_buckets) }}
+        {%- endif %}
     ),
 
 {% endif %}
