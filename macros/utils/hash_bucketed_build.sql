@@ -4,8 +4,9 @@
     (`insert_remaining_hash_buckets`) reruns the same compiled query once for each further
     bucket and appends the rows. Each statement holds one bucket's window or aggregation
     state, so memory follows the bucket, not the history. (The engine runs the branches of
-    a `union all` together and holds every branch's state at once.) The same pattern as insert_by_period in dbt's
-    experimental features: a marker in the compiled query that the loop rewrites.
+    a `union all` together and holds every branch's state at once.) The same pattern as
+    insert_by_period in dbt's experimental features: a marker in the compiled query that
+    the loop rewrites.
     Unit tests render one bucket, all rows: they run the query once and no post-hook. -#}
 
 {% macro hash_bucket_count(buckets) -%}
