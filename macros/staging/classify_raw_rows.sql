@@ -14,11 +14,13 @@
     once, and only over the key and the row's position; the later deliveries are joined
     back on that position. Ranking every row with all its columns held the whole batch in
     memory. The batch comes from `raw_rows_to_classify`, which flags the rows whose raw key
-    text repeats (`_has_repeated_raw_key`); the repeated keys and the ranking read only
+    text may repeat (`_has_repeated_raw_key`); the repeated keys and the ranking read only
     flagged rows, so the engine types and validates just those for them, not the batch.
-    With a one-column key the flagged rows are exactly the rows of repeated keys (the typed
-    key is `clean_text` of the flagged text), so they are ranked without regrouping them;
-    a key of several columns is regrouped on all of them first.
+    With a one-column key the flagged rows hold every row of a repeated key (the typed key
+    is `clean_text` of the flagged text), so they are ranked without regrouping them: the
+    ranking partitions on the typed key itself, so a row flagged only by a hash collision
+    ranks first in its own partition and stays staged. A key of several columns is
+    regrouped on all of them first.
     A raw row is identified by (_source_file, _file_row_number), since the loader loads
     each file once. Natural key columns are never null on a usable row: every base model
     quarantines a missing key.
@@ -118,16 +120,20 @@ classified as (
 
 {#- Emits the CTEs `repeated_raw_keys` and `source` that open a base model: the raw rows
     of `relation` to classify (on an incremental run only the loads after the model's
-    newest row), each with `_has_repeated_raw_key`, true when the trimmed text of its
-    first natural-key column occurs more than once among them. Only such a row can be a
-    later delivery, so `classify_raw_rows` looks for deliveries among flagged rows alone.
+    newest row), each with `_has_repeated_raw_key`, true when the `key_hash` of the
+    trimmed text of its first natural-key column occurs more than once among them. Only
+    such a row can be a later delivery, so `classify_raw_rows` looks for deliveries among
+    flagged rows alone. Equal keys always hash alike, so every row of a repeated key is
+    flagged; a hash collision only flags a few rows more, which the ranking, on the key
+    itself, leaves staged. Grouping and joining on the 64-bit hash is cheaper than on the
+    text of event-sized keys (measured in DECISIONLOG.md).
     The flag is computed from the raw text, before typing: the engine filters the batch
     down to the flagged rows first and types only those for the delivery ranking, where
     a filter on a typed column would type every row of the batch once more.
     The model's typed CTE passes `_has_repeated_raw_key` through, and its typed key must
     be `clean_text` of `first_key_column`, so equal typed keys always have equal flagged
     text (`unique_across_loads` on the staged model guards the result).
-    `repeated_raw_keys` holds the repeated keys only and is read by every read of
+    `repeated_raw_keys` holds the repeated key hashes only and is read by every read of
     `source`; DuckDB materialises a CTE read more than once, so it is aggregated once.
     `keys_to_reclassify`, a select of one column `raw_key` (`clean_text` of the first
     key column), names keys whose earlier deliveries must be classified again: their
@@ -159,21 +165,22 @@ batch_raw_rows as (
         or {{ clean_text(first_key_column) }} in (select reclassified_keys.raw_key from reclassified_keys)
 ),
 {% endif %}
+{%- set raw_key_hash = key_hash([clean_text(first_key_column)]) %}
 repeated_raw_keys as (
-    select {{ clean_text(first_key_column) }} as raw_key
+    select {{ raw_key_hash }} as raw_key_hash
     from {{ raw_rows }}
     {{- only_new_loads(loaded_through) if not whole_keys }}
-    group by {{ clean_text(first_key_column) }}
+    group by {{ raw_key_hash }}
     having count(*) > 1
 ),
 
 source as {{ not_materialized() }} (
     select
         raw_rows.*,
-        repeated_raw_keys.raw_key is not null as _has_repeated_raw_key
+        repeated_raw_keys.raw_key_hash is not null as _has_repeated_raw_key
     from {{ raw_rows }} as raw_rows
     left join repeated_raw_keys
-        on {{ clean_text('raw_rows.' ~ first_key_column) }} = repeated_raw_keys.raw_key
+        on {{ key_hash([clean_text('raw_rows.' ~ first_key_column)]) }} = repeated_raw_keys.raw_key_hash
     {{- only_new_loads(loaded_through) if not whole_keys }}
 )
 {%- endmacro %}
