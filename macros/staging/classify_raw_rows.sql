@@ -131,8 +131,10 @@ classified as (
     down to the flagged rows first and types only those for the delivery ranking, where
     a filter on a typed column would type every row of the batch once more.
     The model's typed CTE passes `_has_repeated_raw_key` through, and its typed key must
-    be `clean_text` of `first_key_column`, so equal typed keys always have equal flagged
-    text (`unique_across_loads` on the staged model guards the result).
+    be `clean_text` of `first_key_column`, so equal typed keys always have equal key hashes
+    and are flagged together (`unique_across_loads` on the staged model guards the result).
+    The join reads the key column unqualified: `repeated_raw_keys` has no column but the
+    hash, so the one hash expression serves both the grouping and the join.
     `repeated_raw_keys` holds the repeated key hashes only and is read by every read of
     `source`; DuckDB materialises a CTE read more than once, so it is aggregated once.
     `keys_to_reclassify`, a select of one column `raw_key` (`clean_text` of the first
@@ -180,7 +182,7 @@ source as {{ not_materialized() }} (
         repeated_raw_keys.raw_key_hash is not null as _has_repeated_raw_key
     from {{ raw_rows }} as raw_rows
     left join repeated_raw_keys
-        on {{ key_hash([clean_text('raw_rows.' ~ first_key_column)]) }} = repeated_raw_keys.raw_key_hash
+        on {{ raw_key_hash }} = repeated_raw_keys.raw_key_hash
     {{- only_new_loads(loaded_through) if not whole_keys }}
 )
 {%- endmacro %}
