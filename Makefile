@@ -89,11 +89,13 @@ test-build: install registry ## Fresh test warehouse from fixed data, then dbt b
 	SEGMENTS_DUCKDB_PATH=$(TEST_DATABASE) $(BIN)/dbt test --select "test_type:unit" --vars '{as_of: "$(TEST_END_DATE)", raw_rows_accounting_full: true}'
 
 lint: install ## sqlfluff over models, tests and analyses (dbt templater, throwaway warehouse)
-	SEGMENTS_DUCKDB_PATH=/tmp/segments_sqlfluff.duckdb DBT_TARGET_PATH=target_sqlfluff DBT_LOG_PATH=logs_sqlfluff \
+	@mkdir -p data/lint
+	SEGMENTS_DUCKDB_PATH=$(CURDIR)/data/lint/segments_sqlfluff.duckdb DBT_TARGET_PATH=target_sqlfluff DBT_LOG_PATH=logs_sqlfluff \
 		$(BIN)/sqlfluff lint models tests analyses --processes 2
 
 structure: install ## dbt-project-evaluator rules over the manifest; exceptions in structure_exceptions.yml
-	SEGMENTS_DUCKDB_PATH=/tmp/segments_structure.duckdb DBT_TARGET_PATH=target_structure DBT_LOG_PATH=logs_structure \
+	@mkdir -p data/structure
+	SEGMENTS_DUCKDB_PATH=$(CURDIR)/data/structure/segments_structure.duckdb DBT_TARGET_PATH=target_structure DBT_LOG_PATH=logs_structure \
 		$(BIN)/dbt parse --quiet
 	DBT_TARGET_PATH=target_structure $(BIN)/python scripts/check_project_structure.py
 
