@@ -69,10 +69,15 @@ freshness: install ## Report source freshness against each source's SLA
 docs: install ## Generate dbt docs into target/
 	$(BIN)/dbt docs generate
 
-real-data: install ## Build a warehouse of the real UCI Online Retail orders (see README)
-	$(BIN)/python scripts/import_online_retail.py --out data/online_retail/landing
-	$(BIN)/python scripts/load_sources.py --landing data/online_retail/landing --database data/online_retail/warehouse.duckdb
-	SEGMENTS_DUCKDB_PATH=data/online_retail/warehouse.duckdb $(BIN)/dbt build
+# The real orders end in 2011: the build's as_of is the day after the last invoice, which
+# the importer writes to $(REAL_DATA_DIR)/as_of, so recency is measured from the data's end.
+REAL_DATA_DIR ?= data/online_retail
+real-data: install registry ## Build a warehouse of the real UCI Online Retail orders (see docs/operations.md)
+	@mkdir -p data/duckdb_tmp
+	$(BIN)/python scripts/import_online_retail.py --out $(REAL_DATA_DIR)/landing --as-of-file $(REAL_DATA_DIR)/as_of
+	$(BIN)/python scripts/load_sources.py --landing $(REAL_DATA_DIR)/landing --database $(REAL_DATA_DIR)/warehouse.duckdb
+	SEGMENTS_DUCKDB_PATH=$(REAL_DATA_DIR)/warehouse.duckdb SEGMENTS_AS_OF="$$(cat $(REAL_DATA_DIR)/as_of)" \
+		$(BIN)/python scripts/scheduled_build.py
 
 registry: install ## Validate the segment registry before anything is computed
 	$(BIN)/python scripts/segment_registry.py validate

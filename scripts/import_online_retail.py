@@ -27,15 +27,19 @@ column text. Output is deterministic: rerunning on the same input rewrites
 byte-identical files (each replaced atomically), so the loader skips them.
 Country has no place in the contract and is not carried over.
 
+The day after the last invoice is printed, and written to ``--as-of-file`` when given:
+profiles built at that ``as_of`` see every order (``make real-data`` builds with it).
+
 Usage::
 
     python scripts/import_online_retail.py --out data/landing \
-        [--input ../shared/realdata/online_retail/onlineretail.parquet]
+        [--input ../shared/realdata/online_retail/onlineretail.parquet] [--as-of-file PATH]
 """
 
 from __future__ import annotations
 
 import argparse
+import datetime
 import itertools
 import os
 import sys
@@ -245,7 +249,14 @@ def import_online_retail(input_path: Path, out: Path) -> dict[str, int]:
     orders = tables["orders"]
     counts["cancelled_orders"] = pc.sum(pc.equal(orders["order_status"], "cancelled")).as_py() or 0
     counts["guest_orders"] = pc.sum(pc.equal(orders["shop_customer_id"], "")).as_py() or 0
+    counts["as_of"] = as_of_after(orders)
     return counts
+
+
+def as_of_after(orders: pa.Table) -> str:
+    """The day after the last invoice day: the as_of at which every order has happened."""
+    last_day = pc.max(orders["landing_date"]).as_py()
+    return (last_day + datetime.timedelta(days=1)).isoformat()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -254,6 +265,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="Online Retail parquet (default: ../shared/realdata/online_retail/"
                              "onlineretail.parquet next to the repository)")
     parser.add_argument("--out", type=Path, required=True, help="landing directory to write")
+    parser.add_argument("--as-of-file", type=Path, default=None,
+                        help="also write the day after the last invoice (the as_of to build at) here")
     args = parser.parse_args(argv)
     try:
         counts = import_online_retail(args.input, args.out)
@@ -265,6 +278,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"shop/{name}: {counts[name + '_rows']:,} rows in {counts[name + '_files']} files")
     print(f"of the orders: {counts['cancelled_orders']:,} cancelled, "
           f"{counts['guest_orders']:,} without a customer id (guest, no email)")
+    print(f"the data ends the day before {counts['as_of']}: build with as_of {counts['as_of']}")
+    if args.as_of_file is not None:
+        args.as_of_file.parent.mkdir(parents=True, exist_ok=True)
+        args.as_of_file.write_text(counts["as_of"] + "\n")
     return 0
 
 

@@ -1,4 +1,4 @@
-"""The real UCI Online Retail orders through the whole pipeline: import, load, dbt build.
+"""The real UCI Online Retail orders through the whole pipeline: `make real-data`.
 
 Skipped when the data set is not beside the repository (../shared/realdata/...). It proves,
 on real and messy orders, that every raw row is accounted for and that the customer
@@ -8,9 +8,9 @@ same counted revenue.
 
 from __future__ import annotations
 
+import datetime
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import duckdb
@@ -18,42 +18,37 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 REAL_FILE = REPO.parent / "shared" / "realdata" / "online_retail" / "onlineretail.parquet"
-AS_OF = "2011-12-09"
+# The last invoice is on 2011-12-09: `make real-data` builds the day after.
+AS_OF = "2011-12-10"
 
 pytestmark = pytest.mark.skipif(not REAL_FILE.exists(), reason=f"real data set not present at {REAL_FILE}")
 
 
 @pytest.fixture(scope="module")
 def real_warehouse(tmp_path_factory) -> Path:
+    """`make real-data`, as the README documents it, into a temporary folder."""
     workdir = tmp_path_factory.mktemp("online_retail")
-    landing = workdir / "landing"
-    database = workdir / "warehouse.duckdb"
-    python = sys.executable
     env = {
         **os.environ,
-        "DBT_PROFILES_DIR": str(REPO),
-        "SEGMENTS_DUCKDB_PATH": str(database),
-        "SEGMENTS_DUCKDB_TEMP_DIR": str(workdir / "tmp"),
         "DBT_TARGET_PATH": str(workdir / "target"),
         "DBT_LOG_PATH": str(workdir / "logs"),
-        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+        "SEGMENTS_DUCKDB_TEMP_DIR": str(workdir / "tmp"),
     }
-    steps = [
-        [python, "scripts/import_online_retail.py", "--input", str(REAL_FILE), "--out", str(landing)],
-        [python, "scripts/load_sources.py", "--landing", str(landing), "--database", str(database)],
-        [
-            str(Path(python).with_name("dbt")),
-            "build",
-            "--exclude-resource-type",
-            "unit_test",
-            "--vars",
-            f"{{as_of: '{AS_OF}'}}",
-        ],
-    ]
-    for command in steps:
-        result = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True)
-        assert result.returncode == 0, f"{command[1]} failed:\n{result.stdout[-4000:]}\n{result.stderr[-2000:]}"
-    return database
+    env.pop("SEGMENTS_AS_OF", None)
+    command = ["make", "--no-print-directory", "real-data", f"REAL_DATA_DIR={workdir}"]
+    result = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True)
+    assert result.returncode == 0, f"make real-data failed:\n{result.stdout[-4000:]}\n{result.stderr[-2000:]}"
+    assert f"build with as_of {AS_OF}" in result.stdout
+    return workdir / "warehouse.duckdb"
+
+
+def test_real_data_is_built_as_of_the_day_after_the_last_invoice(real_warehouse):
+    assert (real_warehouse.parent / "as_of").read_text().strip() == AS_OF
+    with duckdb.connect(str(real_warehouse), read_only=True) as con:
+        as_of_dates = con.execute("select distinct as_of_date from marts.dim_customers").fetchall()
+        last_order = con.execute("select max(ordered_at) from staging.stg_shop__orders").fetchone()[0]
+    assert as_of_dates == [(datetime.date.fromisoformat(AS_OF),)]
+    assert last_order.date() < datetime.date.fromisoformat(AS_OF)
 
 
 def test_every_raw_shop_row_is_staged_duplicate_or_quarantined(real_warehouse):
