@@ -126,7 +126,7 @@ classified as (
     flagged rows alone. Equal keys always hash alike, so every row of a repeated key is
     flagged; a hash collision only flags a few rows more, which the ranking, on the key
     itself, leaves staged. Grouping and joining on the 64-bit hash is cheaper than on the
-    text of event-sized keys (measured in DECISIONLOG.md).
+    text of event-sized keys (measured in BENCHMARKS.md).
     The flag is computed from the raw text, before typing: the engine filters the batch
     down to the flagged rows first and types only those for the delivery ranking, where
     a filter on a typed column would type every row of the batch once more.
