@@ -12,7 +12,13 @@ dbt sources in ``models/staging/*/_*__sources.yml`` declare the same tables.
 
 from __future__ import annotations
 
+import datetime as dt
+import os
 from dataclasses import dataclass
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
 
 LANDING_FILE_SUFFIXES = (".parquet", ".jsonl")
 RAW_SCHEMA = "raw"
@@ -179,3 +185,22 @@ def table_for(source: str, table: str) -> LandingTable:
     except KeyError:
         known = ", ".join(sorted(TABLES_BY_DIR))
         raise KeyError(f"unknown landing table {source}/{table}; known: {known}") from None
+
+
+# --- layout -------------------------------------------------------------------------
+def partition_dir(date: dt.date) -> str:
+    """The folder name of a landing date: ``date=YYYY-MM-DD``."""
+    return f"date={date:%Y-%m-%d}"
+
+
+def write_parquet(table: pa.Table, target: Path) -> None:
+    """Write a landing Parquet file atomically: a hidden temporary file in the same
+    folder (the loader skips it), renamed over ``target``, so no reader sees half a file."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f".{target.name}.tmp")
+    try:
+        pq.write_table(table, tmp, compression="zstd")
+        os.replace(tmp, target)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
