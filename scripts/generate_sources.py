@@ -11,8 +11,11 @@ Usage::
     python scripts/generate_sources.py --customers 5000 --days 120 --seed 42 --out data/landing --increment
 
 The first command writes a window of ``--days`` landing dates ending at ``--end-date``
-(default: yesterday, UTC); ``--increment`` writes only the landing date after it. Exit
-codes: 0 written, 1 the landing directory cannot be written, 2 unusable arguments.
+(default: yesterday, UTC). ``--increment`` writes the landing date after the newest one
+already in ``--out``, in the world ``--out`` was generated for (its first landing date
+is the world's start), so repeated increments land consecutive days. ``--customers``,
+``--seed`` and the rates must be those of the window. Exit codes: 0 written, 1 the
+landing directory cannot be written or continued, 2 unusable arguments.
 """
 
 from __future__ import annotations
@@ -25,8 +28,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from landing_contract import partition_dir  # noqa: E402
-from synthetic_sources import Config, generate  # noqa: E402
+from synthetic_sources import Config, IncrementError, generate, next_landing  # noqa: E402
 from synthetic_sources.config import (  # noqa: E402
     DEFAULT_DUPLICATE_RATE,
     DEFAULT_LATE_RATE,
@@ -80,7 +82,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--end-date", type=date,
                         help="last landing date of the window (default: yesterday, UTC)")
     parser.add_argument("--increment", action="store_true",
-                        help="write only the landing date after --end-date")
+                        help="write only the landing date after the newest one in --out, in the "
+                             "world --out was generated for (--end-date, if given, must describe it)")
     parser.add_argument("--malformed-rate", type=rate, default=DEFAULT_MALFORMED_RATE,
                         help="share of rows with a malformed value (default %(default)s)")
     parser.add_argument("--duplicate-rate", type=rate, default=DEFAULT_DUPLICATE_RATE,
@@ -99,23 +102,16 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
-class LandedAlready(Exception):
-    """The increment's landing date is already in the landing directory."""
-
-
 def run_config(args: argparse.Namespace) -> Config:
-    """The run the arguments ask for: the window, or the landing date after it."""
+    """The run the arguments ask for: the window, or the increment of ``--out``."""
     rates = {"malformed_rate": args.malformed_rate, "duplicate_rate": args.duplicate_rate,
              "late_rate": args.late_rate}
+    if args.increment:
+        window_start = None if args.end_date is None else args.end_date - dt.timedelta(days=args.days - 1)
+        start, date = next_landing(args.out, window_start)
+        return Config(args.customers, args.seed, args.out, start, date, date, **rates)
     end_date = args.end_date or dt.datetime.now(dt.timezone.utc).date() - dt.timedelta(days=1)
     start = end_date - dt.timedelta(days=args.days - 1)
-    if args.increment:
-        date = end_date + dt.timedelta(days=1)
-        existing = sorted(str(p) for p in args.out.glob(f"*/*/{partition_dir(date)}"))
-        if existing:
-            raise LandedAlready(f"increment partition {partition_dir(date)} already exists "
-                                f"(e.g. {existing[0]}); refusing to rewrite landed files")
-        return Config(args.customers, args.seed, args.out, start, date, date, **rates)
     return Config(args.customers, args.seed, args.out, start, start, end_date, **rates)
 
 
@@ -123,7 +119,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     try:
         cfg = run_config(args)
-    except LandedAlready as exc:
+    except IncrementError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     started = time.monotonic()

@@ -17,6 +17,7 @@ Where things are
     landing.py      late arrival, malformed values and redelivery of a day's rows
     writers.py      the Parquet landing files
     driver.py       which days to simulate and write
+    increment.py    the next landing date of a landing directory
     columns.py, draws.py, seasonality.py, geography.py   the helpers they share
 
 Determinism
@@ -31,5 +32,6 @@ from __future__ import annotations
 
 from .config import Config
 from .driver import generate
+from .increment import IncrementError, next_landing
 
-__all__ = ["Config", "generate"]
+__all__ = ["Config", "IncrementError", "generate", "next_landing"]
