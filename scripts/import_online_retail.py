@@ -41,19 +41,16 @@ from __future__ import annotations
 import argparse
 import datetime
 import itertools
-import os
 import sys
-import tempfile
 from pathlib import Path
 
 import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.parquet as pq
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from landing_contract import table_for  # noqa: E402
+from landing_contract import partition_dir, table_for, write_parquet  # noqa: E402
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_INPUT = REPO_ROOT.parent / "shared" / "realdata" / "online_retail" / "onlineretail.parquet"
@@ -212,23 +209,10 @@ def write_partitions(table: pa.Table, out: Path, table_name: str) -> int:
     start = 0
     for day, group in itertools.groupby(dates.to_pylist()):
         size = sum(1 for _ in group)
-        target = landing_dir / f"date={day.isoformat()}" / OUTPUT_FILE_NAME
-        write_atomically(data.slice(start, size), target)
+        write_parquet(data.slice(start, size), landing_dir / partition_dir(day) / OUTPUT_FILE_NAME)
         files += 1
         start += size
     return files
-
-
-def write_atomically(table: pa.Table, target: Path) -> None:
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-", suffix=".parquet")
-    os.close(fd)
-    try:
-        pq.write_table(table, tmp, compression="zstd")
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def import_online_retail(input_path: Path, out: Path) -> dict[str, int]:

@@ -12,9 +12,18 @@ dbt sources in ``models/staging/*/_*__sources.yml`` declare the same tables.
 
 from __future__ import annotations
 
+import datetime as dt
+import os
+import re
 from dataclasses import dataclass
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
 
 LANDING_FILE_SUFFIXES = (".parquet", ".jsonl")
+# A partition folder: the landing date of the files in it.
+PARTITION_DIR = re.compile(r"^date=(\d{4}-\d{2}-\d{2})$")
 RAW_SCHEMA = "raw"
 LEDGER_TABLE = "ingestion_ledger"
 
@@ -179,3 +188,53 @@ def table_for(source: str, table: str) -> LandingTable:
     except KeyError:
         known = ", ".join(sorted(TABLES_BY_DIR))
         raise KeyError(f"unknown landing table {source}/{table}; known: {known}") from None
+
+
+# --- layout -------------------------------------------------------------------------
+def partition_dir(date: dt.date) -> str:
+    """The folder name of a landing date: ``date=YYYY-MM-DD``."""
+    return f"date={date:%Y-%m-%d}"
+
+
+def partition_date(name: str) -> dt.date | None:
+    """The landing date a folder name stands for, or None if it is not a partition."""
+    match = PARTITION_DIR.match(name)
+    if match is None:
+        return None
+    try:
+        return dt.date.fromisoformat(match.group(1))
+    except ValueError:
+        return None
+
+
+def is_landing_file(path: Path) -> bool:
+    """A file the loader reads: a landing suffix, not hidden or a marker ('.', '_')."""
+    return path.suffix in LANDING_FILE_SUFFIXES and not path.name.startswith((".", "_"))
+
+
+def landed_dates(landing: Path) -> list[dt.date]:
+    """The landing dates, oldest first, whose partition of some contract table holds a
+    landing file."""
+    dates = set()
+    for table in LANDING_TABLES:
+        folder = landing / table.landing_dir
+        if not folder.is_dir():
+            continue
+        for partition in folder.iterdir():
+            date = partition_date(partition.name)
+            if date is not None and partition.is_dir() and any(map(is_landing_file, partition.iterdir())):
+                dates.add(date)
+    return sorted(dates)
+
+
+def write_parquet(table: pa.Table, target: Path) -> None:
+    """Write a landing Parquet file atomically: a hidden temporary file in the same
+    folder (the loader skips it), renamed over ``target``, so no reader sees half a file."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f".{target.name}.tmp")
+    try:
+        pq.write_table(table, tmp, compression="zstd")
+        os.replace(tmp, target)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise

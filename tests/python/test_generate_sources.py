@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -76,6 +77,36 @@ def scalar(con, sql: str):
 
 
 # --- determinism and increments ---------------------------------------------------
+# The content of a small messy window and its increment (generate with PINNED_RUN, then
+# --increment). A refactor of the generator must keep it; a deliberate change of the
+# simulated data updates it, and says why in the commit.
+PINNED_RUN = ("--customers", "300", "--days", "10", "--seed", "5", "--end-date", "2026-03-31",
+              "--malformed-rate", "0.02", "--duplicate-rate", "0.03", "--late-rate", "0.05")
+PINNED_FILES = 70
+PINNED_ROWS = 1950
+PINNED_DIGEST = "5712e92aa0455242531d0944286b879fff37c2a1849266919c9c2b9df1127a1d"
+
+
+def content_digest(root: Path) -> tuple[int, int, str]:
+    """(files, rows, sha256 over every file's path, column names and values in order):
+    the landed content, whatever bytes a Parquet writer version chooses for it."""
+    digest, files, rows = hashlib.sha256(), 0, 0
+    for path in sorted(root.rglob("*.parquet")):
+        table = pq.read_table(path)
+        digest.update(path.relative_to(root).as_posix().encode() + b"\0")
+        digest.update(json.dumps(table.to_pydict(), ensure_ascii=False).encode() + b"\0")
+        files, rows = files + 1, rows + table.num_rows
+    return files, rows, digest.hexdigest()
+
+
+def test_pinned_content_of_a_small_window_and_increment(tmp_path):
+    out = tmp_path / "pinned"
+    run_cli(*PINNED_RUN, "--out", str(out))
+    run_cli(*PINNED_RUN, "--out", str(out), "--increment")
+    assert content_digest(out) == (PINNED_FILES, PINNED_ROWS, PINNED_DIGEST), (
+        "the generated landing content changed; if that is intended, pin the new value")
+
+
 def test_same_seed_gives_identical_files_and_other_seed_differs(tmp_path):
     first = digests(generate(tmp_path / "a"))
     assert first and first == digests(generate(tmp_path / "b"))
@@ -84,24 +115,78 @@ def test_same_seed_gives_identical_files_and_other_seed_differs(tmp_path):
     assert other[key] != first[key]
 
 
-def test_increment_writes_only_next_date_equal_to_longer_window(tmp_path):
+def increment(out: Path, end_date: dt.date | None = END, check: bool = True) -> subprocess.CompletedProcess:
+    """The command of ``generate``'s default window plus --increment; without --end-date
+    when ``end_date`` is None."""
+    window_end = ("--end-date", end_date.isoformat()) if end_date else ()
+    return run_cli("--customers", "600", "--days", "8", "--seed", "3", "--out", str(out),
+                   *window_end, "--increment", check=check)
+
+
+def landing_dates(digest: dict[str, str]) -> set[str]:
+    return {key.split("/")[2] for key in digest}
+
+
+def test_one_increment_is_the_day_after_the_window(tmp_path):
     window = generate(tmp_path / "window")
     before = digests(window)
-    result = run_cli("--customers", "600", "--days", "8", "--seed", "3", "--out", str(window),
-                     "--end-date", END.isoformat(), "--increment")
-    assert "increment" in result.stdout
+    result = increment(window)
+    next_day = END + dt.timedelta(days=1)
+    assert f"increment {next_day}" in result.stdout
     after = digests(window)
-    next_day = f"date={END + dt.timedelta(days=1):%Y-%m-%d}"
     new = {k: v for k, v in after.items() if k not in before}
-    assert new and all(next_day in k for k in new)
+    assert new and landing_dates(new) == {f"date={next_day}"}
     assert {k: after[k] for k in before} == before  # nothing rewritten
 
-    longer = digests(generate(tmp_path / "longer", 600, 9, 3, END + dt.timedelta(days=1)))
+    longer = digests(generate(tmp_path / "longer", 600, 9, 3, next_day))
     assert longer == after  # same world start: every partition byte-identical
 
-    again = run_cli("--customers", "600", "--days", "8", "--seed", "3", "--out", str(window),
-                    "--end-date", END.isoformat(), "--increment", check=False)
-    assert again.returncode == 1 and "already exists" in again.stderr
+
+def test_two_increments_land_the_next_two_days(tmp_path):
+    window = generate(tmp_path / "window")
+    landed = []
+    for _ in range(2):
+        before = digests(window)
+        increment(window)
+        landed.append(landing_dates({k: v for k, v in digests(window).items() if k not in before}))
+    assert landed == [{f"date={END + dt.timedelta(days=1)}"}, {f"date={END + dt.timedelta(days=2)}"}]
+    longer = digests(generate(tmp_path / "longer", 600, 10, 3, END + dt.timedelta(days=2)))
+    assert longer == digests(window)
+
+
+def test_increment_follows_the_landed_days_not_todays_date(tmp_path):
+    """Without --end-date (whose default is yesterday) the increment still continues the
+    landed window: the day after its newest date, in the world that started with it."""
+    window = generate(tmp_path / "window")
+    increment(window, end_date=None)
+    longer = digests(generate(tmp_path / "longer", 600, 9, 3, END + dt.timedelta(days=1)))
+    assert digests(window) == longer
+
+
+@pytest.mark.parametrize("state", ["missing", "empty", "unfinished write"])
+def test_increment_without_landed_files_is_a_one_line_error(state, tmp_path):
+    out = tmp_path / "landing"
+    if state != "missing":
+        out.mkdir()
+    if state == "unfinished write":  # only the hidden temporary file of a write
+        partition = out / "web" / "events" / f"date={END}"
+        partition.mkdir(parents=True)
+        (partition / ".part-0.parquet.tmp").write_bytes(b"PAR1")
+    before = sorted(out.rglob("*")) if out.exists() else None
+    result = increment(out, check=False)
+    assert result.returncode == 1 and result.stdout == ""
+    assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
+    assert result.stderr.startswith("error: --increment") and "has no landed files" in result.stderr
+    assert (sorted(out.rglob("*")) if out.exists() else None) == before
+
+
+def test_increment_of_another_window_is_refused(tmp_path):
+    window = generate(tmp_path / "window")
+    before = digests(window)
+    result = increment(window, END + dt.timedelta(days=3), check=False)  # starts 3 days later
+    assert result.returncode == 1 and result.stderr.count("\n") == 1
+    assert f"starts on {END - dt.timedelta(days=7)}" in result.stderr and "Traceback" not in result.stderr
+    assert digests(window) == before
 
 
 def test_late_rows_after_the_window_land_in_the_increments(mess_run, tmp_path):
