@@ -3,8 +3,10 @@
 The registry is the `segments` list in the `meta` of the `segment_registry` macro,
 declared in models/marts/segments/_segment_registry.yml. Every field is checked here and
 every rule by scripts/segment_rules.py (sqlglot syntax tree, allowed constructs, types of
-dim_customers' contract columns, size caps). `dbt_verdict_json` is the same check for
-dbt, and `checksum` names a registry this script found valid.
+dim_customers' contract columns, size caps). dbt runs this same code: on DuckDB the
+plugin scripts/segment_registry_plugin.py registers `dbt_verdict_json` as a SQL function
+that macros/segments/validate_segment_registry.sql calls before any node runs; on other
+adapters dbt accepts only a registry whose checksum this script printed.
 
     python scripts/segment_registry.py validate [--registry PATH] [--columns-from PATH]
     python scripts/segment_registry.py checksum [--registry PATH] [--columns-from PATH]

@@ -1,19 +1,26 @@
-"""The segment registry validator: one list of bad registries, each with its exact messages.
+"""The segment registry check: one list of bad registries, one authority, two paths.
 
-BAD_REGISTRIES is the suite: each case edits the starter registry and names the exact
-messages the validator (scripts/segment_registry.py) must give. Further tests cover the
-rule checks in depth, warnings, YAML errors with line and column and the checksum.
+BAD_REGISTRIES is the shared suite: each case edits the starter registry and names the
+exact messages. The Python validator (scripts/segment_registry.py) must give exactly those
+messages, and so must plain `dbt run` in a copy of the project (its on-run-start hook asks
+the same validator through the DuckDB plugin), failing before any node runs. Further
+tests cover the rule checks in depth, warnings, YAML errors with line and column, the
+checksum path other adapters use.
 """
 
 from __future__ import annotations
 
 import copy
+import json
+import os
+import shutil
 import subprocess
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
+import duckdb
 import pytest
 import yaml
 
@@ -24,7 +31,10 @@ import segment_registry  # noqa: E402
 import segment_rules  # noqa: E402
 
 REGISTRY = PROJECT_DIR / "models" / "marts" / "segments" / "_segment_registry.yml"
+REGISTRY_IN_PROJECT = Path("models") / "marts" / "segments" / "_segment_registry.yml"
 CLI = PROJECT_DIR / "scripts" / "segment_registry.py"
+DRIVER = Path(__file__).resolve().parent / "dbt_registry_driver.py"
+DBT_INVALID_HEADER = "The segment registry (models/marts/segments/_segment_registry.yml) is invalid:\n"
 
 
 def segments_of(document: dict) -> list:
@@ -191,6 +201,8 @@ def run_cli(*arguments: str) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, str(CLI), *arguments], capture_output=True, text=True, check=False)
 
 
+# --- The shared suite, path 1: the Python validator -------------------------------------
+
 @pytest.mark.parametrize("case", BAD_REGISTRIES, ids=lambda case: case.id)
 def test_python_validator_rejects_bad_registry(registry_document, tmp_path, case):
     path = tmp_path / "registry.yml"
@@ -206,6 +218,116 @@ def test_command_line_prints_one_line_per_problem_and_exits_1(registry_document,
     assert result.returncode == 1
     assert result.stdout.splitlines() == BAD_REGISTRIES[0].messages
     assert "Traceback" not in result.stdout + result.stderr
+
+
+# --- The shared suite, path 2: plain dbt, through the plugin -------------------------------
+
+@pytest.fixture(scope="module")
+def dbt_outcomes(registry_document, tmp_path_factory) -> dict:
+    """Every bad registry, plus the checksum steps, through dbt in a copy of the project.
+
+    Each bad registry goes through `dbt run`, whose on-run-start hook validates it. The
+    `portable` target is the DuckDB profile without the plugin: the path every other
+    adapter takes, which accepts only a registry whose checksum the validator printed.
+    """
+    root = tmp_path_factory.mktemp("registry_dbt")
+    project = root / "project"
+    shutil.copytree(
+        PROJECT_DIR, project,
+        ignore=shutil.ignore_patterns(".venv", ".git", "data", "target*", "logs*", "__pycache__", ".pytest_cache"),
+    )
+    profiles = yaml.safe_load((project / "profiles.yml").read_text())
+    outputs = profiles["dynamic_segments"]["outputs"]
+    portable = copy.deepcopy(outputs["duckdb"])
+    portable.pop("plugins")
+    portable["path"] = str(root / "portable.duckdb")
+    outputs["portable"] = portable
+    (project / "profiles.yml").write_text(yaml.safe_dump(profiles, sort_keys=False))
+
+    starter = REGISTRY.read_text()
+    checksum = segment_registry.registry_checksum(segment_registry.parse_registry(starter, REGISTRY))
+    edited = starter.replace("rule: has_open_cart\n", "rule: has_open_cart and has_visited\n")
+    hook_run = ["run", "--select", "int_segment_rules_evaluated"]
+    steps = [{"id": "starter", "registry": starter, "args": ["run-operation", "validate_segment_registry"]}]
+    steps += [{"id": case.id, "registry": bad_registry_text(registry_document, case), "args": hook_run}
+              for case in BAD_REGISTRIES]
+    steps += [
+        {"id": "build_with_bad_registry", "registry": bad_registry_text(registry_document, BAD_REGISTRIES[0]),
+         "args": ["build"]},
+        {"id": "portable_unvalidated", "registry": starter, "args": [*hook_run, "--target", "portable"]},
+        {"id": "portable_validated", "registry": starter,
+         "args": ["run-operation", "validate_segment_registry", "--target", "portable"],
+         "env": {"SEGMENTS_REGISTRY_CHECKSUM": checksum}},
+        {"id": "portable_edited_after_validation", "registry": edited, "args": [*hook_run, "--target", "portable"],
+         "env": {"SEGMENTS_REGISTRY_CHECKSUM": checksum}},
+    ]
+    plan = {"project": str(project), "registry_path": str(project / REGISTRY_IN_PROJECT), "steps": steps}
+    (root / "steps.json").write_text(json.dumps(plan))
+    env = {
+        **os.environ,
+        "DBT_PROFILES_DIR": str(project),
+        "SEGMENTS_DUCKDB_PATH": str(root / "warehouse.duckdb"),
+        "SEGMENTS_DUCKDB_TEMP_DIR": str(root / "duckdb_tmp"),
+        "DBT_TARGET_PATH": str(root / "target"),
+        "DBT_LOG_PATH": str(root / "logs"),
+        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+    }
+    env.pop("SEGMENTS_REGISTRY_CHECKSUM", None)
+    result = subprocess.run(
+        [sys.executable, str(DRIVER), str(root / "steps.json"), str(root / "outcomes.json")],
+        cwd=project, env=env, capture_output=True, text=True, check=False,
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    outcomes = json.loads((root / "outcomes.json").read_text())
+    outcomes["_warehouse"] = str(root / "warehouse.duckdb")
+    outcomes["_checksum"] = checksum
+    return outcomes
+
+
+def invalid_registry_messages(error: str | None) -> list[str]:
+    """The problem lines of dbt's 'The segment registry ... is invalid:' error."""
+    assert error is not None and DBT_INVALID_HEADER in error, error
+    lines = []
+    for line in error.split(DBT_INVALID_HEADER, 1)[1].splitlines():
+        if not line.strip():
+            break
+        lines.append(line.removeprefix("  "))
+    return lines
+
+
+def test_dbt_accepts_the_starter_registry(dbt_outcomes):
+    assert dbt_outcomes["starter"]["success"], dbt_outcomes["starter"]
+
+
+@pytest.mark.parametrize("case", BAD_REGISTRIES, ids=lambda case: case.id)
+def test_dbt_rejects_bad_registry_with_the_validators_messages(dbt_outcomes, case):
+    outcome = dbt_outcomes[case.id]
+    assert not outcome["success"]
+    assert invalid_registry_messages(outcome["error"]) == case.messages
+
+
+def test_dbt_build_stops_before_any_node_with_a_bad_registry(dbt_outcomes):
+    outcome = dbt_outcomes["build_with_bad_registry"]
+    assert not outcome["success"]
+    assert invalid_registry_messages(outcome["error"]) == BAD_REGISTRIES[0].messages
+    with duckdb.connect(dbt_outcomes["_warehouse"], read_only=True) as connection:
+        relations = connection.execute(
+            "select table_schema, table_name from information_schema.tables where table_catalog = current_database()"
+        ).fetchall()
+    assert relations == []
+
+
+def test_other_adapters_need_the_checksum_the_validator_printed(dbt_outcomes):
+    checksum = dbt_outcomes["_checksum"]
+    unvalidated = invalid_registry_messages(dbt_outcomes["portable_unvalidated"]["error"])
+    assert unvalidated == [
+        f"registry: not validated since it last changed (checksum {checksum}); run "
+        "`python scripts/segment_registry.py checksum` and set SEGMENTS_REGISTRY_CHECKSUM to what it prints"
+    ]
+    assert dbt_outcomes["portable_validated"]["success"], dbt_outcomes["portable_validated"]
+    edited = invalid_registry_messages(dbt_outcomes["portable_edited_after_validation"]["error"])
+    assert len(edited) == 1 and edited[0].startswith("registry: not validated since it last changed")
+    assert checksum not in edited[0]
 
 
 # --- The validator in depth ----------------------------------------------------------------
