@@ -5,7 +5,7 @@ exact messages. The Python validator (scripts/segment_registry.py) must give exa
 messages, and so must plain `dbt run` in a copy of the project (its on-run-start hook asks
 the same validator through the DuckDB plugin), failing before any node runs. Further
 tests cover the rule checks in depth, warnings, YAML errors with line and column, the
-checksum path other adapters use.
+checksum path other adapters use, and the "add a segment" example in the docs.
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ import segment_rules  # noqa: E402
 
 REGISTRY = PROJECT_DIR / "models" / "marts" / "segments" / "_segment_registry.yml"
 REGISTRY_IN_PROJECT = Path("models") / "marts" / "segments" / "_segment_registry.yml"
+ADD_EXAMPLE = PROJECT_DIR / "docs" / "segments_add_example.yml"
 CLI = PROJECT_DIR / "scripts" / "segment_registry.py"
 DRIVER = Path(__file__).resolve().parent / "dbt_registry_driver.py"
 DBT_INVALID_HEADER = "The segment registry (models/marts/segments/_segment_registry.yml) is invalid:\n"
@@ -459,3 +460,16 @@ def test_columns_come_from_the_contract():
     assert columns["has_open_cart"] == "boolean"
     assert "days_since_last_order" in columns and "days_since_first_order" in columns
     assert segment_rules.column_kind(columns["rfm_recency_score"]) == "number"
+
+
+# --- The "add a segment" example -----------------------------------------------------------
+
+def test_add_a_segment_example_appended_to_the_registry_is_valid_and_can_be_primary(tmp_path):
+    """docs/segments_add_example.yml, pasted as shown at the end of the registry file."""
+    path = tmp_path / "registry.yml"
+    path.write_text(REGISTRY.read_text() + "\n" + ADD_EXAMPLE.read_text())
+    result = run_cli("validate", "--registry", str(path))
+    assert result.returncode == 0, result.stdout
+    assert result.stdout.splitlines() == ["Segment registry is valid: 14 segments (13 active, 1 draft, 0 archived)."]
+    added = segment_registry.load_registry(path)[-1]
+    assert added["key"] == "frequent_browsers" and added["status"] == "active"
