@@ -1,30 +1,35 @@
-"""Validate the segment registry before any membership is computed.
+"""Validate the segment registry before any membership is computed: the one authority.
 
 The registry is the `segments` list in the `meta` of the `segment_registry` macro,
-declared in models/marts/segments/_segment_registry.yml. Every rule is parsed
-with sqlglot and its syntax tree walked: it must be one boolean expression over the columns
-dim_customers documents (its properties file, or docs/customer_profile_contract.md), using
-only comparisons, boolean logic, arithmetic and a short list of functions.
+declared in models/marts/segments/_segment_registry.yml. Every field is checked here and
+every rule by scripts/segment_rules.py (sqlglot syntax tree, allowed constructs, types of
+dim_customers' contract columns, size caps). dbt runs this same code: on DuckDB the
+plugin scripts/segment_registry_plugin.py registers `dbt_verdict_json` as a SQL function
+that macros/segments/validate_segment_registry.sql calls before any node runs; on other
+adapters dbt accepts only a registry whose checksum this script printed.
 
     python scripts/segment_registry.py validate [--registry PATH] [--columns-from PATH]
+    python scripts/segment_registry.py checksum [--registry PATH] [--columns-from PATH]
 
-Exit 0 with a one-line summary when the registry is valid; exit 1 with one line per
-problem otherwise. Messages match the dbt-side check (macros/segments/).
+`validate` exits 0 with any warnings and a one-line summary when the registry is valid;
+exit 1 with one line per problem otherwise. `checksum` prints only the registry's checksum
+when it is valid (problems and warnings go to stderr), for SEGMENTS_REGISTRY_CHECKSUM.
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime as dt
+import functools
+import hashlib
+import json
 import re
 import sys
 from pathlib import Path
 
-import sqlglot
 import yaml
-from sqlglot import expressions as exp
-from sqlglot.errors import ParseError, TokenError
-from sqlglot.tokens import Tokenizer, TokenType
+
+from segment_rules import rule_problems
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 DEFAULT_REGISTRY = PROJECT_DIR / "models" / "marts" / "segments" / "_segment_registry.yml"
@@ -33,63 +38,70 @@ CONTRACT_DOC = PROJECT_DIR / "docs" / "customer_profile_contract.md"
 REQUIRED_FIELDS = ("key", "name", "description", "priority", "owner", "status", "review_by", "channels")
 STATUSES = ("active", "draft", "archived")
 CHANNELS = ("email", "sms", "ads", "onsite")
+CONSENT_CHANNELS = ("email", "sms", "ads")
 KEY_PATTERN = re.compile(r"^[a-z][a-z0-9_]*$")
 DATE_PATTERN = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-
-# Functions a rule may call, by sqlglot expression class and, for functions sqlglot does
-# not model, by name.
-ALLOWED_FUNCTION_CLASSES = {
-    exp.Coalesce: "coalesce",
-    exp.Nullif: "nullif",
-    exp.Abs: "abs",
-    exp.Round: "round",
-    exp.Floor: "floor",
-    exp.Ceil: "ceil",
-    exp.Least: "least",
-    exp.Greatest: "greatest",
-    exp.Lower: "lower",
-    exp.Upper: "upper",
-    exp.Trim: "trim",
-    exp.Length: "length",
-}
-ALLOWED_FUNCTION_NAMES = set(ALLOWED_FUNCTION_CLASSES.values())
-
-# Every other node type a rule may contain.
-ALLOWED_NODES = (
-    exp.And, exp.Or, exp.Not, exp.Paren,
-    exp.EQ, exp.NEQ, exp.GT, exp.GTE, exp.LT, exp.LTE, exp.NullSafeEQ, exp.NullSafeNEQ,
-    exp.Between, exp.In, exp.Is, exp.Like, exp.ILike,
-    exp.Add, exp.Sub, exp.Mul, exp.Div, exp.Mod, exp.Neg,
-    exp.Column, exp.Identifier, exp.Literal, exp.Boolean, exp.Null,
-)
-
-# Node types whose value is a boolean.
-BOOLEAN_NODES = (
-    exp.And, exp.Or, exp.Not,
-    exp.EQ, exp.NEQ, exp.GT, exp.GTE, exp.LT, exp.LTE, exp.NullSafeEQ, exp.NullSafeNEQ,
-    exp.Between, exp.In, exp.Is, exp.Like, exp.ILike, exp.Boolean,
-)
-
-STATEMENT_NODES = (exp.Select, exp.Subquery, exp.Union, exp.Query, exp.With)
+JINJA_MARKERS = ("{{", "{%", "{#")
 
 
-def load_registry(path: Path) -> list:
-    """The segments list of the registry file, or raise ValueError with a readable message."""
+class _RegistryLoader(yaml.SafeLoader):
+    """YAML as dbt hands macro meta to Jinja: dates and timestamps become ISO text."""
+
+
+def _timestamp_as_text(loader: yaml.SafeLoader, node: yaml.Node) -> str:
+    value = yaml.SafeLoader.construct_yaml_timestamp(loader, node)
+    return value.isoformat()
+
+
+_RegistryLoader.add_constructor("tag:yaml.org,2002:timestamp", _timestamp_as_text)
+
+
+def load_registry(path: Path) -> object:
+    """The registry's meta.segments value as written, or raise ValueError with a readable message."""
     try:
-        document = yaml.safe_load(path.read_text())
+        text = path.read_text()
     except FileNotFoundError:
         raise ValueError(f"registry: file {path} not found") from None
+    return parse_registry(text, path)
+
+
+def parse_registry(text: str, path: Path) -> object:
+    """meta.segments of the segment_registry macro in a registry file's text."""
+    try:
+        document = yaml.load(text, Loader=_RegistryLoader)  # noqa: S506 - a SafeLoader subclass
+    except yaml.MarkedYAMLError as error:
+        raise ValueError(f"registry: {path} is not valid YAML {_yaml_error_place(error)}") from None
     except yaml.YAMLError as error:
-        first_line = str(error).splitlines()[0]
-        raise ValueError(f"registry: {path} is not valid YAML ({first_line})") from None
+        raise ValueError(f"registry: {path} is not valid YAML ({error})") from None
     macros = document.get("macros") if isinstance(document, dict) else None
-    for macro in macros or []:
+    for macro in macros if isinstance(macros, list) else []:
         if isinstance(macro, dict) and macro.get("name") == "segment_registry":
-            segments = (macro.get("meta") or {}).get("segments")
-            if not isinstance(segments, list):
-                raise ValueError("registry: meta.segments of the segment_registry macro must be a list")
-            return segments
-    raise ValueError(f"registry: {path} declares no segment_registry macro with meta.segments")
+            meta = macro.get("meta")
+            return meta.get("segments") if isinstance(meta, dict) else None
+    raise ValueError(f"registry: {path} declares no segment_registry macro")
+
+
+def as_dbt_parses(value: object) -> object:
+    """A registry value as dbt hands it to Jinja: dbt renders every string of a properties
+    file, and rendering plain text drops one trailing newline (a folded `>` description's)."""
+    if isinstance(value, str):
+        return value[:-1] if value.endswith("\n") else value
+    if isinstance(value, list):
+        return [as_dbt_parses(item) for item in value]
+    if isinstance(value, dict):
+        return {key: as_dbt_parses(item) for key, item in value.items()}
+    return value
+
+
+def _yaml_error_place(error: yaml.MarkedYAMLError) -> str:
+    """'at line L, column C: problem (context at line L, column C)', 1-based like an editor."""
+    mark = error.problem_mark or error.context_mark
+    place = f"at line {mark.line + 1}, column {mark.column + 1}" if mark else "at an unknown place"
+    problem = error.problem or error.context or "unreadable"
+    text = f"{place}: {problem}"
+    if error.context and error.problem and error.context_mark:
+        text += f" ({error.context} at line {error.context_mark.line + 1}, column {error.context_mark.column + 1})"
+    return text
 
 
 def contract_columns(columns_from: Path | None = None) -> dict[str, str]:
@@ -128,73 +140,12 @@ def _columns_from_contract_doc(path: Path) -> dict[str, str]:
     return columns
 
 
-def rule_problems(rule: object, field: str, columns: dict[str, str]) -> list[str]:
-    """Problems of one rule text: it must be a single boolean expression we allow."""
-    if not isinstance(rule, str):
-        return [f"{field} must be text"]
-    try:
-        tokens = Tokenizer().tokenize(rule)
-    except TokenError:
-        return [f"{field} is not a single boolean expression"]
-    if any(token.token_type == TokenType.SEMICOLON for token in tokens):
-        return [f"{field} must not contain a semicolon"]
-    if any(token.comments for token in tokens):
-        return [f"{field} must not contain a comment"]
-    try:
-        statements = sqlglot.parse(rule, read="duckdb")
-    except ParseError:
-        return [f"{field} is not a single boolean expression"]
-    if len(statements) != 1 or statements[0] is None:
-        return [f"{field} is not a single boolean expression"]
-    tree = statements[0]
-    if any(isinstance(node, STATEMENT_NODES) for node in tree.walk()):
-        if isinstance(tree, exp.Query) and not isinstance(tree, exp.Subquery):
-            return [f"{field} is not a single boolean expression"]
-        return [f"{field} must not contain a subquery"]
-    if not isinstance(tree, exp.Condition) or isinstance(tree, exp.Command):
-        return [f"{field} is not a single boolean expression"]
-
-    problems: list[str] = []
-    for node in tree.walk():
-        if isinstance(node, exp.Column):
-            name = node.name.lower()
-            if node.table:
-                problems.append(f"{field} references column '{node.sql()}' with a table name; use the bare column name")
-            elif name not in columns:
-                problems.append(f"{field} references unknown column '{name}'")
-        elif isinstance(node, ALLOWED_NODES):
-            continue
-        elif isinstance(node, exp.Func):
-            name = ALLOWED_FUNCTION_CLASSES.get(type(node))
-            if name is None:
-                called = node.name if isinstance(node, exp.Anonymous) else node.sql_name()
-                problems.append(f"{field} uses function '{str(called).lower()}', which is not allowed")
-        elif not _is_function_argument_part(node):
-            problems.append(f"{field} uses '{node.key}', which is not allowed")
-    if problems:
-        return problems
-
-    root = tree
-    while isinstance(root, exp.Paren):
-        root = root.this
-    is_boolean_column = isinstance(root, exp.Column) and columns.get(root.name.lower()) == "boolean"
-    if not (isinstance(root, BOOLEAN_NODES) or is_boolean_column):
-        return [f"{field} is not a single boolean expression"]
-    return []
-
-
-def _is_function_argument_part(node: exp.Expression) -> bool:
-    """Helper nodes sqlglot puts inside allowed function calls (e.g. trim's position)."""
-    parent = node.parent
-    while parent is not None:
-        if isinstance(parent, tuple(ALLOWED_FUNCTION_CLASSES)):
-            return isinstance(node, (exp.Var,))
-        parent = parent.parent
-    return False
-
-
-def registry_problems(segments: list, columns: dict[str, str]) -> list[str]:
-    """Every problem of the registry, one message per problem."""
+def registry_problems(segments: object, columns: dict[str, str]) -> list[str]:
+    """Every problem of the registry (its meta.segments value as written), one message each."""
+    if segments is None:
+        return ["registry: the segment_registry macro has no meta.segments"]
+    if not isinstance(segments, list):
+        return ["registry: meta.segments of the segment_registry macro must be a list"]
     problems: list[str] = []
     keys_seen: dict[str, int] = {}
     priorities_seen: dict[int, str] = {}
@@ -211,15 +162,20 @@ def registry_problems(segments: list, columns: dict[str, str]) -> list[str]:
         for field in REQUIRED_FIELDS:
             if segment.get(field) in (None, "", []):
                 problems.append(f"{label}: missing required field '{field}'")
-        if key:
-            if not KEY_PATTERN.match(str(key)):
+        if key not in (None, ""):
+            if not isinstance(key, str) or not KEY_PATTERN.match(key):
                 problems.append(f"{label}: key must be snake_case (lowercase letters, digits, underscores)")
-            if key in keys_seen:
+            elif key in keys_seen:
                 problems.append(f"{label}: duplicate key (also segment #{keys_seen[key]})")
             else:
                 keys_seen[key] = index
-            parents[key] = segment.get("parent")
-            statuses[key] = segment.get("status")
+                parents[key] = segment.get("parent")
+                statuses[key] = segment.get("status")
+        parent = segment.get("parent")
+        if parent is not None and not isinstance(parent, str):
+            problems.append(f"{label}: parent must be the key of another segment")
+            if isinstance(key, str) and keys_seen.get(key) == index:
+                parents[key] = None
         priority = segment.get("priority")
         if priority is not None:
             if isinstance(priority, bool) or not isinstance(priority, int):
@@ -243,6 +199,9 @@ def registry_problems(segments: list, columns: dict[str, str]) -> list[str]:
                     if channel not in CHANNELS:
                         problems.append(f"{label}: channel '{channel}' is not one of email, sms, ads, onsite")
 
+        with_jinja = _fields_with_jinja(segment)
+        problems.extend(f"{label}: {field} must not contain Jinja ('{marker}')" for field, marker in with_jinja.items())
+
         rules: list[tuple[str, object]] = []
         if segment.get("is_default") is True:
             defaults.append(key)
@@ -264,6 +223,8 @@ def registry_problems(segments: list, columns: dict[str, str]) -> list[str]:
             else:
                 rules.append(("rule", segment["rule"]))
         for field, rule in rules:
+            if field in with_jinja:
+                continue
             problems.extend(f"{label}: {problem}" for problem in rule_problems(rule, field, columns))
 
     for key, parent in parents.items():
@@ -288,9 +249,19 @@ def registry_problems(segments: list, columns: dict[str, str]) -> list[str]:
     return problems
 
 
+def _fields_with_jinja(segment: dict) -> dict[str, str]:
+    """Field -> the first Jinja marker in its text. dbt renders every string of a
+    properties file when it parses it, so Jinja would change a value after this check."""
+    found: dict[str, str] = {}
+    for field, value in segment.items():
+        for text in value if isinstance(value, list) else [value]:
+            marker = next((marker for marker in JINJA_MARKERS if isinstance(text, str) and marker in text), None)
+            if marker and field not in found:
+                found[str(field)] = marker
+    return found
+
+
 def _is_date(value: object) -> bool:
-    if isinstance(value, dt.date):
-        return True
     if not isinstance(value, str) or not DATE_PATTERN.match(value):
         return False
     try:
@@ -300,31 +271,124 @@ def _is_date(value: object) -> bool:
     return True
 
 
-def validate(registry_path: Path, columns_from: Path | None = None) -> tuple[list[str], list]:
-    """(problems, segments) for the registry file."""
+def registry_warnings(segments: list) -> list[str]:
+    """What a valid registry allows but cannot mean: a segment that can never be primary.
+
+    A customer's primary segment is their segment with the lowest priority number. Every
+    member of a segment also matches its ancestors' rules; when an ancestor has a lower
+    number and holds every one of those members (it needs no consent, or only consent
+    the segment needs too), the ancestor always wins and the segment is never primary.
+    """
+    by_key = {segment["key"]: segment for segment in segments}
+    warnings: list[str] = []
+    for segment in segments:
+        if segment["status"] == "archived" or segment.get("is_default") is True:
+            continue
+        seen, ancestor = {segment["key"]}, segment.get("parent")
+        while ancestor is not None and ancestor not in seen:
+            seen.add(ancestor)
+            parent = by_key[ancestor]
+            if parent["priority"] < segment["priority"] and _holds_members_of(parent, segment):
+                warnings.append(
+                    f"segment '{segment['key']}': can never be a primary segment: every member is also in "
+                    f"its ancestor '{ancestor}', whose priority {parent['priority']} comes first "
+                    f"(the lowest number wins over {segment['priority']})"
+                )
+                break
+            ancestor = parent.get("parent")
+    return warnings
+
+
+def _consent_channels(segment: dict) -> set[str] | None:
+    """The channels whose consent membership needs; None when a channel needs no consent."""
+    channels = set(segment["channels"])
+    return channels if channels <= set(CONSENT_CHANNELS) else None
+
+
+def _holds_members_of(ancestor: dict, segment: dict) -> bool:
+    ancestor_consent, segment_consent = _consent_channels(ancestor), _consent_channels(segment)
+    return ancestor_consent is None or (segment_consent is not None and segment_consent <= ancestor_consent)
+
+
+def verdict(segments: object, columns: dict[str, str]) -> dict[str, list[str]]:
+    """{'problems': [...], 'warnings': [...]}; warnings only for a registry without problems."""
+    problems = registry_problems(segments, columns)
+    return {"problems": problems, "warnings": [] if problems else registry_warnings(segments)}
+
+
+def dbt_verdict_json(registry_path: str, parsed_json: str, columns_json: str) -> str:
+    """verdict() for dbt, as JSON text: what the DuckDB plugin's SQL function returns.
+
+    registry_path is the registry file (the segment_registry macro's patch path, under the
+    project directory; a relative path is read from dbt's working directory). The file is validated as written, exactly as the command line
+    does (dbt has already rendered the strings it parsed, so Jinja in a value would be
+    invisible there), and must hold what dbt parsed (parsed_json, meta.segments as dbt
+    has it). columns_json is dim_customers' columns (name -> type) from dbt's graph, or
+    null when dbt has no graph (unit tests); they are then read from the project files.
+    """
+    path = Path(registry_path) if registry_path else DEFAULT_REGISTRY
+    try:
+        text = path.read_text()
+    except FileNotFoundError:
+        text = None
+    return _dbt_verdict_json(path, text, parsed_json, columns_json)
+
+
+@functools.lru_cache(maxsize=8)
+def _dbt_verdict_json(path: Path, text: str | None, parsed_json: str, columns_json: str) -> str:
+    columns = json.loads(columns_json)
+    try:
+        if text is None:
+            raise ValueError(f"registry: file {path} not found")
+        segments = parse_registry(text, path)
+    except ValueError as error:
+        return json.dumps({"problems": [str(error)], "warnings": []})
+    result = verdict(segments, columns if columns is not None else contract_columns())
+    if not result["problems"] and as_dbt_parses(segments) != json.loads(parsed_json):
+        result = {"problems": [f"registry: {path} changed after dbt read it; run dbt again"], "warnings": []}
+    return json.dumps(result)
+
+
+def registry_checksum(segments: object) -> str:
+    """md5 of the registry as dbt's `local_md5(tojson(segments, sort_keys=true))` computes it."""
+    return hashlib.md5(json.dumps(as_dbt_parses(segments), sort_keys=True).encode("utf-8")).hexdigest()
+
+
+def validate(registry_path: Path, columns_from: Path | None = None) -> tuple[dict[str, list[str]], object]:
+    """(verdict, segments) for the registry file."""
     try:
         segments = load_registry(registry_path)
     except ValueError as error:
-        return [str(error)], []
-    return registry_problems(segments, contract_columns(columns_from)), segments
+        return {"problems": [str(error)], "warnings": []}, None
+    return verdict(segments, contract_columns(columns_from)), segments
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
-    validate_command = commands.add_parser("validate", help="check the registry; exit 1 with one line per problem")
-    validate_command.add_argument("--registry", type=Path, default=DEFAULT_REGISTRY, help="registry file (default: %(default)s)")
-    validate_command.add_argument(
-        "--columns-from", type=Path, default=None,
-        help="dim_customers properties YAML or the contract markdown to read allowed columns from",
-    )
+    for name, help_text in (
+        ("validate", "check the registry; exit 1 with one line per problem"),
+        ("checksum", "print the checksum of a valid registry (for SEGMENTS_REGISTRY_CHECKSUM); exit 1 otherwise"),
+    ):
+        command = commands.add_parser(name, help=help_text)
+        command.add_argument("--registry", type=Path, default=DEFAULT_REGISTRY, help="registry file (default: %(default)s)")
+        command.add_argument(
+            "--columns-from", type=Path, default=None,
+            help="dim_customers properties YAML or the contract markdown to read allowed columns from",
+        )
     arguments = parser.parse_args(argv)
 
-    problems, segments = validate(arguments.registry, arguments.columns_from)
-    if problems:
-        for problem in problems:
-            print(problem)
+    result, segments = validate(arguments.registry, arguments.columns_from)
+    report = sys.stdout if arguments.command == "validate" else sys.stderr
+    for problem in result["problems"]:
+        print(problem, file=report)
+    if result["problems"]:
         return 1
+    for warning in result["warnings"]:
+        print(f"warning: {warning}", file=report)
+    if arguments.command == "checksum":
+        print(registry_checksum(segments))
+        return 0
     by_status = {status: sum(1 for segment in segments if segment.get("status") == status) for status in STATUSES}
     print(
         f"Segment registry is valid: {len(segments)} segments "

@@ -1,7 +1,7 @@
 {#- The columns a segment rule may read: the documented columns of dim_customers (its
     contract, docs/customer_profile_contract.md), as a mapping name -> data type. None when
-    the project graph is not available (unit tests), so rules are then not checked for
-    unknown columns here; the database rejects them when the model runs. -#}
+    the project graph is not available (unit tests); the registry validator then reads the
+    same columns from the project files. -#}
 {% macro segment_rule_columns() %}
     {%- if not execute or not graph.get('nodes') -%}
         {{ return(none) }}

@@ -1,0 +1,31 @@
+"""dbt-duckdb plugin: the segment registry validator as a SQL function on every connection.
+
+profiles.yml lists this module under the DuckDB output's `plugins:` (with `scripts` in
+`module_paths`). On each new connection it registers
+
+    segment_registry_verdict(registry_path varchar, parsed_json varchar, columns_json varchar)
+        -> varchar
+
+which runs scripts/segment_registry.py's `dbt_verdict_json`: the same checks, the same
+messages as `python scripts/segment_registry.py validate`. The macro
+validate_segment_registry calls it before any node runs.
+"""
+
+from __future__ import annotations
+
+from dbt.adapters.duckdb.plugins import BasePlugin
+from duckdb import DuckDBPyConnection
+
+import segment_registry
+
+FUNCTION_NAME = "segment_registry_verdict"
+
+
+class Plugin(BasePlugin):
+    """Registers segment_registry_verdict on the DuckDB connection dbt opens."""
+
+    def configure_connection(self, conn: DuckDBPyConnection) -> None:
+        conn.create_function(
+            FUNCTION_NAME, segment_registry.dbt_verdict_json, ["VARCHAR", "VARCHAR", "VARCHAR"], "VARCHAR",
+            side_effects=False,
+        )
