@@ -50,6 +50,10 @@ dim_customers as (  -- noqa: ST03
         where valid_to_date is null
     ),
 
+    registry_segments as (
+        {{ segment_catalog_rows() }}
+    ),
+
     latest_definitions as (
         select
             segment_key,
@@ -123,7 +127,7 @@ dim_customers as (  -- noqa: ST03
             case
                 when erased_customers.customer_id is not null then 'erasure'
                 when dim_customers.customer_id is null then 'customer_removed'
-                when latest_definitions.segment_key is null
+                when registry_segments.segment_key is null
                     or latest_definitions.status != 'active' then 'segment_archived'
                 when previous_definitions.rule_hash != latest_definitions.rule_hash then 'rule_changed'
                 when open_spells.membership_state = 'primary' and states_now.is_member then 'outranked'
@@ -151,6 +155,8 @@ dim_customers as (  -- noqa: ST03
             on open_spells.customer_id = erased_customers.customer_id
         left join dim_customers
             on open_spells.customer_id = dim_customers.customer_id
+        left join registry_segments
+            on open_spells.segment_key = registry_segments.segment_key
         left join latest_definitions
             on open_spells.segment_key = latest_definitions.segment_key
         left join previous_definitions
