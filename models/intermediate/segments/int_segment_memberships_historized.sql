@@ -15,6 +15,16 @@
 -- second build on the same as_of records what its new data changed. Reasons compare with
 -- the segment definitions the previous build used (recorded before this build started),
 -- not with those of an earlier as_of. Full refresh is disabled: the history survives.
+{%- if is_incremental() and execute and this is not string %}
+    {%- set recorded_columns = adapter.get_columns_in_relation(this) | map(attribute='name') | map('lower') | list %}
+    {%- if recorded_columns and 'membership_state' not in recorded_columns %}
+        {{ exceptions.raise_compiler_error(
+            "The membership history " ~ this ~ " was built before membership states (it has no "
+            ~ "membership_state column). Drop it once to start a new history (`drop table " ~ this
+            ~ "`); the next build records history_started for every current state."
+        ) }}
+    {%- endif %}
+{%- endif %}
 
 with
 
