@@ -1,9 +1,11 @@
 """Segment membership events across builds.
 
 Builds a small warehouse from the synthetic sources in a copy of the project, then:
-a day of new data yields enter/exit events exactly for the memberships that changed;
-a rebuild with the same data and as_of adds no events; archiving a segment in the
-registry yields 'segment_archived' exits for all its members.
+a second and a third build with the same data and as_of add no events and change no
+reason; late data on the same as_of (a consent withdrawal, an erasure request) yields
+consent_withdrawn and erasure exits, not segment_activated; editing a rule yields
+rule_changed events and archiving a segment segment_archived exits for all its members;
+a day of new data yields enter/exit events exactly for the memberships that changed.
 """
 
 from __future__ import annotations
@@ -13,6 +15,9 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+
+import datetime
+import json
 
 import duckdb
 import pytest
@@ -96,19 +101,147 @@ def events(state: dict) -> list[tuple]:
     )
 
 
-def test_events_across_builds(warehouse):
+def date_of(text: str) -> datetime.date:
+    return datetime.date.fromisoformat(text)
+
+
+def history(state: dict) -> list[tuple]:
+    return query(state, "select * from intermediate.int_segment_memberships_historized order by all")
+
+
+def land(state: dict, table: str, rows: list[dict]) -> None:
+    """Drop a late file of `rows` (all values text) for the as_of day and load it."""
+    folder = state["landing"] / table / f"date={END_DATE}"
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "part-late.jsonl").write_text("".join(json.dumps(row) + "\n" for row in rows))
+    run([sys.executable, str(LOADER), "--landing", str(state["landing"]), "--database", str(state["database"])],
+        state["project"], state["env"])
+
+
+def edit_registry(state: dict, key: str, **fields) -> None:
+    registry_path = state["project"] / "models" / "marts" / "segments" / "_segment_registry.yml"
+    document = yaml.safe_load(registry_path.read_text())
+    segment = next(item for item in document["macros"][0]["meta"]["segments"] if item["key"] == key)
+    segment.update(fields)
+    registry_path.write_text(yaml.safe_dump(document, sort_keys=False))
+
+
+def latest_build_events(state: dict) -> list[tuple]:
+    return query(
+        state,
+        "select customer_id, segment_key, event_type, event_date, event_reason "
+        "from marts.fct_segment_membership_events "
+        "where recorded_at = (select max(recorded_at) from marts.fct_segment_membership_events) order by all",
+    )
+
+
+def test_rebuilds_on_the_same_as_of_add_nothing(warehouse):
     state = warehouse
     before = memberships(state)
     assert before, "the first build should put customers in segments"
     first_events = events(state)
     assert {(row[0], row[1]) for row in first_events if row[2] == "entered"} == before
     assert {row[4] for row in first_events} == {"history_started"}
+    first_history = history(state)
 
-    # A rebuild with the same data and as_of adds no events.
+    # A second and a third build with the same data and as_of: no event, no reason changed.
     build(state, END_DATE)
     assert events(state) == first_events
+    assert history(state) == first_history
+    build(state, END_DATE)
+    assert events(state) == first_events
+    assert history(state) == first_history
 
-    # A day of new data: events exactly for the memberships that changed.
+
+def test_late_consent_withdrawal_and_erasure_on_the_same_as_of(warehouse):
+    state = warehouse
+    # A member of a segment whose channels all need consent, and another customer.
+    consent_member = query(state, """
+        select memberships.customer_id, memberships.segment_key, dim_segments.channels, customers.contact_id
+        from marts.fct_segment_memberships as memberships
+        inner join marts.dim_segments as dim_segments on memberships.segment_key = dim_segments.segment_key
+        inner join marts.dim_customers as customers on memberships.customer_id = customers.customer_id
+        where dim_segments.requires_consent and customers.contact_id is not null
+        order by memberships.customer_id, memberships.segment_key
+        limit 1
+    """)
+    assert consent_member, "the demo data should have members of consent-only segments"
+    withdrawer, withdrawn_segment, channels, contact_id = consent_member[0]
+    erased = query(state, f"""
+        select customer_id, contact_id, email
+        from marts.dim_customers
+        where contact_id is not null and email is not null and customer_id != '{withdrawer}'
+        order by customer_id
+        limit 1
+    """)[0]
+    erased_memberships = {row for row in memberships(state) if row[0] == erased[0]}
+    assert erased_memberships
+
+    land(state, "crm/consent_events", [
+        {"consent_event_id": f"ce_late_{channel}", "contact_id": contact_id, "channel": channel,
+         "consent_status": "revoked", "occurred_at": f"{END_DATE}T23:59:59+00:00", "capture_source": "preference_center"}
+        for channel in channels.split(",") if channel in ("email", "sms", "ads")
+    ])
+    land(state, "privacy/erasure_requests", [
+        {"erasure_request_id": "ER-LATE-001", "email": erased[2], "contact_id": erased[1],
+         "requested_at": f"{END_DATE} 12:00:00", "request_channel": "web_form"},
+    ])
+    build(state, END_DATE)
+    new_events = latest_build_events(state)
+    assert (withdrawer, withdrawn_segment, "exited", date_of(END_DATE), "consent_withdrawn") in new_events
+    assert {row[1:] for row in new_events if row[0] == erased[0] and row[2] == "exited"} == {
+        (segment, "exited", date_of(END_DATE), "erasure") for _, segment in erased_memberships
+    }
+    assert "segment_activated" not in {row[4] for row in new_events}
+    # The blocked match is visible in the mart, with why and since when.
+    assert query(state, f"""
+        select blocked_reason, blocked_since_date from marts.fct_segment_consent_blocks
+        where customer_id = '{withdrawer}' and segment_key = '{withdrawn_segment}'
+    """) == [("consent_withdrawn", date_of(END_DATE))]
+    # Erasure leaves no profile values in the history, only the pseudonymous id and reasons.
+    assert query(state, f"""
+        select count(*) from intermediate.int_segment_memberships_historized
+        where customer_id = '{erased[0]}' and (entry_evidence is not null or exit_evidence is not null)
+    """) == [(0,)]
+
+    # Building once more adds nothing.
+    events_after = events(state)
+    build(state, END_DATE)
+    assert events(state) == events_after
+
+
+def test_rule_edit_and_archive(warehouse):
+    state = warehouse
+    before = memberships(state)
+    high_value_before = {customer for customer, segment in before if segment == "high_value"}
+    archived_members = {customer for customer, segment in before if segment == "recently_active"}
+    assert archived_members, "the demo data should have recently active customers"
+
+    edit_registry(state, "high_value", rule="average_order_value_usd > 100 and days_since_last_order <= 60")
+    edit_registry(state, "recently_active", status="archived")
+    build(state, END_DATE)
+    after = memberships(state)
+    high_value_after = {customer for customer, segment in after if segment == "high_value"}
+    assert high_value_after != high_value_before, "the edit should move customers"
+    new_events = latest_build_events(state)
+    high_value_events = {(row[0], row[2], row[4]) for row in new_events if row[1] == "high_value"}
+    assert {(customer, "entered", "rule_changed") for customer in high_value_after - high_value_before} | {
+        (customer, "exited", "rule_changed") for customer in high_value_before - high_value_after
+    } == {event for event in high_value_events if event[1] in ("entered", "exited")}
+    archived_exits = {
+        row[0] for row in new_events
+        if row[1] == "recently_active" and row[2] == "exited" and row[4] == "segment_archived"
+    }
+    assert archived_exits == archived_members
+    assert not query(state, "select * from marts.fct_segment_memberships where segment_key = 'recently_active'")
+    assert query(state, "select status, member_count from marts.dim_segments where segment_key = 'recently_active'") == [
+        ("archived", 0),
+    ]
+
+
+def test_a_day_of_new_data(warehouse):
+    state = warehouse
+    before = memberships(state)
     run([*state["generate"], "--increment"], state["project"], state["env"])
     run([sys.executable, str(LOADER), "--landing", str(state["landing"]), "--database", str(state["database"])],
         state["project"], state["env"])
@@ -123,37 +256,10 @@ def test_events_across_builds(warehouse):
     changed_customers = {customer for customer, _ in entered | exited}
     unchanged_customers = {customer for customer, _ in before | after} - changed_customers
     assert not {row[0] for row in new_events} & unchanged_customers
-    assert {row[4] for row in new_events} <= {"behaviour_change", "consent_withdrawn", "erasure", "customer_removed"}
-
-    # Rebuilding the same day again adds nothing.
-    events_after_day = events(state)
-    build(state, NEXT_DAY)
-    assert events(state) == events_after_day
-
-
-def test_archiving_a_segment_exits_its_members(warehouse):
-    state = warehouse
-    as_of = query(state, "select max(as_of_date) from marts.fct_segment_memberships")[0][0]
-    members = {row[0] for row in query(
-        state, "select customer_id from marts.fct_segment_memberships where segment_key = 'recently_active'",
-    )}
-    assert members, "the demo data should have recently active customers"
-
-    registry_path = state["project"] / "models" / "marts" / "segments" / "_segment_registry.yml"
-    document = yaml.safe_load(registry_path.read_text())
-    segments = document["macros"][0]["meta"]["segments"]
-    next(item for item in segments if item["key"] == "recently_active")["status"] = "archived"
-    registry_path.write_text(yaml.safe_dump(document, sort_keys=False))
-
-    # The starter unit tests pin the registry as shipped (an active Recently Active), so
-    # they are left out of this build.
-    build(state, str(as_of), "--exclude-resource-type", "unit_test")
-    archived_exits = {
-        row[0] for row in events(state)
-        if row[1] == "recently_active" and row[2] == "exited" and row[4] == "segment_archived"
+    assert {row[4] for row in new_events if row[2] in ("entered", "exited")} <= {
+        "rule_matched", "rule_unmatched", "profile_incomplete", "consent_granted", "consent_withdrawn",
+        "erasure", "customer_removed",
     }
-    assert archived_exits == members
-    assert not query(state, "select * from marts.fct_segment_memberships where segment_key = 'recently_active'")
-    assert query(state, "select status, member_count from marts.dim_segments where segment_key = 'recently_active'") == [
-        ("archived", 0),
-    ]
+    assert {row[4] for row in new_events if row[2] == "primary_lost"} <= {
+        "outranked", "rule_unmatched", "profile_incomplete", "consent_withdrawn", "erasure", "customer_removed",
+    }

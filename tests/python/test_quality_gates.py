@@ -72,8 +72,19 @@ def build_marts(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(
         """
         create table marts.fct_segment_memberships as
-        select * from (values ('cus_1', 'vip'), ('cus_1', 'at_risk'), ('cus_2', 'at_risk'), ('cus_3', 'vip'))
-            as t(customer_id, segment_key)
+        select * from (values
+            ('cus_1', 'vip', '{"orders_lifetime":5}'),
+            ('cus_1', 'at_risk', '{"orders_lifetime":5,"has_email_consent":true}'),
+            ('cus_2', 'at_risk', '{"orders_lifetime":2,"has_email_consent":true}'),
+            ('cus_3', 'vip', '{"orders_lifetime":4}')
+        ) as t(customer_id, segment_key, rule_evidence)
+        """
+    )
+    con.execute(
+        """
+        create table marts.fct_segment_consent_blocks as
+        select * from (values ('cus_3', 'at_risk', '{"orders_lifetime":4,"has_email_consent":false,"has_sms_consent":false}'))
+            as t(customer_id, segment_key, rule_evidence)
         """
     )
     con.execute(
@@ -158,6 +169,20 @@ def test_empty_and_oversized_segments_fail(warehouse, capsys):
     assert code == 1
     assert "no active segment is empty - segment_key=at_risk" in output
     assert "more than 90% of customers - segment_key=vip" in output
+
+
+def test_membership_without_evidence_fails(warehouse, capsys):
+    plant(warehouse, "update marts.fct_segment_memberships set rule_evidence = '{}' where customer_id = 'cus_2'")
+    code, output = gate(capsys, warehouse, "marts_segments")
+    assert code == 1
+    assert "memberships_without_evidence" in output and "segment_key=at_risk" in output
+
+
+def test_consent_blocked_match_with_consent_fails(warehouse, capsys):
+    plant(warehouse, "update marts.fct_segment_consent_blocks set rule_evidence = '{\"has_sms_consent\":true}'")
+    code, output = gate(capsys, warehouse, "marts_segments")
+    assert code == 1
+    assert "blocked_with_consent" in output and "segment_key=at_risk" in output
 
 
 def test_future_timestamp_in_staging_fails(warehouse, capsys):

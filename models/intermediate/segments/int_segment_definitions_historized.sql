@@ -3,11 +3,15 @@
         materialized='incremental',
         incremental_strategy='append',
         full_refresh=false,
+        on_schema_change='append_new_columns',
     )
 }}
 -- One row per segment per definition version: a new version is recorded whenever a build
 -- sees a segment's membership condition (rule_hash) or status differ from its latest
--- version. Append-only history that survives across runs (full refresh is disabled).
+-- version, stamped with the start of that build (recorded_at) so a later model of the same
+-- build can tell the version it just recorded from the one the previous build used, even
+-- when both builds share an as_of. Append-only history that survives across runs (full
+-- refresh is disabled).
 
 with
 
@@ -64,7 +68,8 @@ final as (
         cast(definition_version as {{ dbt.type_int() }}) as definition_version,
         rule_hash,
         status,
-        {{ as_of_date() }} as valid_from_date
+        {{ as_of_date() }} as valid_from_date,
+        {{ build_started_at() }} as recorded_at
     from changed_definitions
 )
 

@@ -1,6 +1,7 @@
 -- One row per customer per active segment they belong to at as_of (multi-label): every
 -- rule match that passes the consent and completeness checks, plus the default segment
--- for customers left without any membership.
+-- for customers left without any membership. Each row carries the profile values its
+-- condition read (rule_evidence), so why a customer is in a segment is one query.
 with
 
 int_segment_rules_evaluated as (
@@ -20,7 +21,8 @@ active_segments as (
 rule_memberships as (
     select
         customer_id,
-        segment_key
+        segment_key,
+        rule_evidence
     from int_segment_rules_evaluated
     where is_member
 ),
@@ -32,7 +34,10 @@ customers_with_membership as (
 default_memberships as (
     select
         dim_customers.customer_id,
-        {{ segment_default('key') }} as segment_key
+        {{ segment_default('key') }} as segment_key,
+        {{ json_object_text(
+            segment_referenced_columns(segment_default('condition')), 'dim_customers'
+        ) }} as rule_evidence
     from dim_customers
     left join customers_with_membership
         on dim_customers.customer_id = customers_with_membership.customer_id
@@ -58,6 +63,7 @@ final as (
         active_segments.parent_segment_key,
         active_segments.is_default as is_default_segment,
         active_segments.rule_hash,
+        all_memberships.rule_evidence,
         {{ as_of_date() }} as as_of_date
     from all_memberships
     inner join active_segments
