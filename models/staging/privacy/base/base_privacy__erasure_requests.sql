@@ -39,7 +39,7 @@ validated as {{ not_materialized() }} (
             {{ quarantine_when_missing('erasure_request_id_raw') }}
             when email is null and contact_id is null then 'missing_subject_identifier'
             {{ quarantine_when_invalid_email('email_raw') }}
-            {{ quarantine_when_bad_timestamp('requested_at_raw', 'requested_at') }}
+            {{ plausibility_checks('privacy', 'erasure_requests', 'requested_at') }}
         end as quarantine_reason
     from typed
 ),

@@ -22,7 +22,7 @@ typed as {{ not_materialized() }} (
         upper(trim(source.currency)) as currency_code,
 
         -- numerics
-        {{ parse_number('source.order_total', 'decimal(18, 2)') }} as order_total,
+        {{ plausible_typed_value('shop', 'orders', 'order_total', 'source.order_total') }} as order_total,
         currency_rates.usd_per_unit,
 
         -- timestamps
@@ -52,8 +52,8 @@ validated as {{ not_materialized() }} (
         *,
         case
             {{ quarantine_when_missing('order_id_raw') }}
-            {{ quarantine_when_bad_timestamp('ordered_at_raw', 'ordered_at') }}
-            {{ quarantine_when_bad_timestamp('updated_at_raw', 'updated_at') }}
+            {{ plausibility_checks('shop', 'orders', 'ordered_at') }}
+            {{ plausibility_checks('shop', 'orders', 'updated_at') }}
             {{ quarantine_when_not_in('order_status_raw', [
                 'placed',
                 'shipped',
@@ -61,8 +61,7 @@ validated as {{ not_materialized() }} (
                 'cancelled',
                 'refunded'
             ]) }}
-            {{ quarantine_when_missing('order_total_raw') }}
-            {{ quarantine_when_unparseable('order_total_raw', 'order_total') }}
+            {{ plausibility_checks('shop', 'orders', 'order_total') }}
             when usd_per_unit is null then 'unknown_currency'
             {{ quarantine_when_invalid_email('email_raw') }}
             when shop_customer_id is null and email is null then 'unidentifiable_customer'
