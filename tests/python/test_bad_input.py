@@ -139,6 +139,7 @@ def write_bad_day(state: dict) -> dict[str, str]:
         order(customer, "bad-email-quote", shop_customer_id=None,
               email="x'); drop table raw.shop_orders; --@example.com"),
         order(customer, "good-email-quote", shop_customer_id=None, email="o'brien+tag@example.com"),
+        order(customer, "account-bad-email", email="x'); drop table raw.shop_orders; --@example.com"),
     ]
     write_parquet(landing, f"shop/orders/{DAY}/incidents.parquet", orders)
     for key, reason in [
@@ -156,6 +157,7 @@ def write_bad_day(state: dict) -> dict[str, str]:
         expect("shop_orders", "order_id", key, "quarantined", reason)
     expect("shop_orders", "order_id", "good-order", "staged")
     expect("shop_orders", "order_id", "good-email-quote", "staged")
+    expect("shop_orders", "order_id", "account-bad-email", "nulled", "invalid_email")
 
     lines = [
         {"order_line_id": "bad-fraction", "order_id": "good-order", "product_id": "p1",
@@ -323,8 +325,9 @@ def test_every_bad_row_lands_where_its_reason_says(warehouse: dict) -> None:
             assert listed, f"{table} {key}: not in stg_{source}__quarantined_rows with {reason}"
         elif outcome == "nulled":
             assert rows == [("staged", None)], (table, key, rows)
+            source = table.split("_", 1)[0]
             nulled = query(warehouse, "select attribute_name, raw_value, null_reason "
-                                      "from staging.stg_crm__nulled_attributes "
+                                      f"from staging.stg_{source}__nulled_attributes "
                                       "where record_key like ? and source_file like ?",
                            [f"{key}|%", f"%{DAY}%"])
             assert [row[2] for row in nulled] == [reason], (key, nulled)
