@@ -77,6 +77,9 @@ RULES = (
     "primary_key_untested",
     "mart_contract_missing",
 )
+# Per-source staging models that list what staging set aside (quarantined rows, nulled
+# attributes) beside the one stg_ model of each table; they stage nothing themselves.
+STAGING_AUDIT_SUFFIXES = ("__quarantined_rows", "__nulled_attributes")
 
 
 class CheckError(Exception):
@@ -257,7 +260,7 @@ def check(manifest: dict, catalog: dict | None) -> list[Violation]:
                 for child in children.get(base_uid, ())
                 if child in models
                 and models[child]["name"].startswith("stg_")
-                and not models[child]["name"].endswith("__quarantined_rows")
+                and not models[child]["name"].endswith(STAGING_AUDIT_SUFFIXES)
             ]
         if len(base_models) > 1:
             add("duplicate_staging", source_uid, f"read by {len(base_models)} base models ({', '.join(sorted(base_models))}); one base_ model per source table")

@@ -17,17 +17,6 @@
         then 'unparseable_{{ _quarantine_label(raw_column) }}'
 {%- endmacro %}
 
-{#- A required timestamp: missing, unparseable, before the business existed, or later
-    than one day after the row was loaded (clock skew tolerance). -#}
-{% macro quarantine_when_bad_timestamp(raw_column, parsed_column) -%}
-    {{ quarantine_when_missing(raw_column) }}
-    {{ quarantine_when_unparseable(raw_column, parsed_column) }}
-    when {{ parsed_column }} < cast('{{ var("business_started_on") }}' as {{ dbt.type_timestamp() }})
-        then '{{ _quarantine_label(raw_column) }}_before_business_start'
-    when {{ parsed_column }} > {{ dbt.dateadd('day', 1, '_loaded_at') }}
-        then '{{ _quarantine_label(raw_column) }}_in_future'
-{%- endmacro %}
-
 {#- A value outside the accepted set (compared after lower-casing and trimming). -#}
 {% macro quarantine_when_not_in(raw_column, accepted_values) -%}
     when lower(trim({{ raw_column }})) not in ('{{ accepted_values | join("', '") }}')

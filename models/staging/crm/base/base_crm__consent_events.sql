@@ -42,7 +42,7 @@ validated as {{ not_materialized() }} (
             {{ quarantine_when_missing('contact_id_raw') }}
             {{ quarantine_when_not_in('channel_raw', ['email', 'sms', 'ads']) }}
             {{ quarantine_when_not_in('consent_status_raw', ['granted', 'revoked']) }}
-            {{ quarantine_when_bad_timestamp('occurred_at_raw', 'occurred_at') }}
+            {{ plausibility_checks('crm', 'consent_events', 'occurred_at') }}
         end as quarantine_reason
     from typed
 ),

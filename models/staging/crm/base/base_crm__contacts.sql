@@ -1,5 +1,8 @@
 -- One row per raw CRM contact change record: typed, with its quarantine reason and its
--- disposition (staged, duplicate or quarantined).
+-- disposition (staged, duplicate or quarantined). An implausible optional attribute
+-- (email, phone, birth date, sign-up time) is nulled with its reason in
+-- `<attribute>_null_reason` and its landed text in `<attribute>_nulled_raw`, and the
+-- record is staged with its other attributes and identifiers.
 {{ config(materialized='incremental', on_schema_change='fail') }}
 
 with
@@ -15,8 +18,8 @@ typed as {{ not_materialized() }} (
         -- strings
         {{ clean_text('first_name') }} as first_name,
         {{ clean_text('last_name') }} as last_name,
-        {{ normalize_email('email') }} as email,
-        {{ clean_text('phone') }} as phone,
+        {{ plausible_typed_value('crm', 'contacts', 'email', 'email') }} as email,
+        {{ plausible_typed_value('crm', 'contacts', 'phone', 'phone') }} as phone,
         upper({{ clean_text('country_code') }}) as country_code,
         lower({{ clean_text('lifecycle_stage') }}) as lifecycle_stage,
 
@@ -24,9 +27,9 @@ typed as {{ not_materialized() }} (
         coalesce({{ parse_boolean('is_test_account') }}, false) as is_test_account,
 
         -- dates and timestamps
-        {{ parse_date('birth_date') }} as birth_date,
-        {{ parse_timestamp_utc('signed_up_at') }} as signed_up_at,
-        {{ parse_timestamp_utc('updated_at') }} as updated_at,
+        {{ plausible_typed_value('crm', 'contacts', 'birth_date', 'birth_date') }} as birth_date,
+        {{ plausible_typed_value('crm', 'contacts', 'signed_up_at', 'signed_up_at') }} as signed_up_at,
+        {{ plausible_typed_value('crm', 'contacts', 'updated_at', 'updated_at') }} as updated_at,
 
         -- lineage
         _source_file,
@@ -51,12 +54,16 @@ typed as {{ not_materialized() }} (
 validated as {{ not_materialized() }} (
     select
         *,
+        -- optional attributes: an implausible value is nulled with its reason
+        case {{ plausibility_checks('crm', 'contacts', 'email') }} end as email_null_reason,
+        case {{ plausibility_checks('crm', 'contacts', 'phone') }} end as phone_null_reason,
+        case {{ plausibility_checks('crm', 'contacts', 'birth_date') }} end as birth_date_null_reason,
+        case {{ plausibility_checks('crm', 'contacts', 'signed_up_at') }} end as signed_up_at_null_reason,
+        -- the record: unusable without these
         case
             {{ quarantine_when_missing('contact_id_raw') }}
-            {{ quarantine_when_bad_timestamp('updated_at_raw', 'updated_at') }}
-            {{ quarantine_when_invalid_email('email_raw') }}
-            {{ quarantine_when_unparseable('birth_date_raw', 'birth_date') }}
-            {{ quarantine_when_unparseable('signed_up_at_raw', 'signed_up_at') }}
+            {{ plausibility_checks('crm', 'contacts', 'updated_at') }}
+            -- a test account whose flag cannot be read could be mailed as a customer
             when nullif(trim(is_test_account_raw), '') is not null
                 and {{ parse_boolean('is_test_account_raw') }} is null
                 then 'unparseable_is_test_account'
@@ -72,14 +79,22 @@ final as (
         shop_customer_id,
         first_name,
         last_name,
-        email,
-        phone,
+        case when email_null_reason is null then email end as email,
+        case when phone_null_reason is null then phone end as phone,
         country_code,
         lifecycle_stage,
         is_test_account,
-        birth_date,
-        signed_up_at,
+        case when birth_date_null_reason is null then birth_date end as birth_date,
+        case when signed_up_at_null_reason is null then signed_up_at end as signed_up_at,
         updated_at,
+        email_null_reason,
+        case when email_null_reason is not null then email_raw end as email_nulled_raw,
+        phone_null_reason,
+        case when phone_null_reason is not null then phone_raw end as phone_nulled_raw,
+        birth_date_null_reason,
+        case when birth_date_null_reason is not null then birth_date_raw end as birth_date_nulled_raw,
+        signed_up_at_null_reason,
+        case when signed_up_at_null_reason is not null then signed_up_at_raw end as signed_up_at_nulled_raw,
         _source_file,
         _file_row_number,
         _loaded_at,

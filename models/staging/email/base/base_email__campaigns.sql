@@ -38,7 +38,7 @@ validated as {{ not_materialized() }} (
         case
             {{ quarantine_when_missing('campaign_id_raw') }}
             {{ quarantine_when_not_in('campaign_type_raw', ['newsletter', 'promo', 'winback', 'transactional']) }}
-            {{ quarantine_when_bad_timestamp('scheduled_at_raw', 'scheduled_at') }}
+            {{ plausibility_checks('email', 'campaigns', 'scheduled_at') }}
         end as quarantine_reason
     from typed
 ),

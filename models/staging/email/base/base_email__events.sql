@@ -53,7 +53,7 @@ validated as {{ not_materialized() }} (
                 'unsubscribe',
                 'spam_complaint'
             ]) }}
-            {{ quarantine_when_bad_timestamp('occurred_at_raw', 'occurred_at') }}
+            {{ plausibility_checks('email', 'events', 'occurred_at') }}
         end as quarantine_reason
     from typed
 ),

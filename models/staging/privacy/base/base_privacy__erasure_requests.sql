@@ -1,5 +1,7 @@
 -- One row per raw erasure request row: typed, with its quarantine reason and its
--- disposition (staged, duplicate or quarantined).
+-- disposition (staged, duplicate or quarantined). An invalid email on a request that
+-- names its contact is nulled with its reason (`email_null_reason`, `email_nulled_raw`)
+-- and the request staged, so the contact is still erased.
 {{ config(materialized='incremental', on_schema_change='fail') }}
 
 with
@@ -13,7 +15,7 @@ typed as {{ not_materialized() }} (
         {{ clean_text('contact_id') }} as contact_id,
 
         -- strings
-        {{ normalize_email('email') }} as email,
+        {{ plausible_typed_value('privacy', 'erasure_requests', 'email', 'email') }} as email,
         lower({{ clean_text('request_channel') }}) as request_channel,
 
         -- timestamps
@@ -32,16 +34,24 @@ typed as {{ not_materialized() }} (
     from source
 ),
 
+attributes_checked as {{ not_materialized() }} (
+    select
+        *,
+        case {{ plausibility_checks('privacy', 'erasure_requests', 'email') }} end as email_null_reason
+    from typed
+),
+
 validated as {{ not_materialized() }} (
     select
         *,
         case
             {{ quarantine_when_missing('erasure_request_id_raw') }}
             when email is null and contact_id is null then 'missing_subject_identifier'
-            {{ quarantine_when_invalid_email('email_raw') }}
-            {{ quarantine_when_bad_timestamp('requested_at_raw', 'requested_at') }}
+            -- a request without a contact names its subject by email alone
+            when contact_id is null and email_null_reason is not null then email_null_reason
+            {{ plausibility_checks('privacy', 'erasure_requests', 'requested_at') }}
         end as quarantine_reason
-    from typed
+    from attributes_checked
 ),
 
 {{ classify_raw_rows('validated', ['erasure_request_id']) }},
@@ -50,9 +60,11 @@ final as (
     select
         erasure_request_id,
         contact_id,
-        email,
+        case when email_null_reason is null then email end as email,
         request_channel,
         requested_at,
+        email_null_reason,
+        case when email_null_reason is not null then email_raw end as email_nulled_raw,
         _source_file,
         _file_row_number,
         _loaded_at,

@@ -50,8 +50,8 @@ typed as {{ not_materialized() }} (
         {{ clean_text('source.product_id') }} as product_id,
 
         -- numerics
-        {{ parse_number('source.quantity', dbt.type_bigint()) }} as quantity,
-        {{ parse_number('source.unit_price', 'decimal(18, 4)') }} as unit_price,
+        {{ plausible_typed_value('shop', 'order_lines', 'quantity', 'source.quantity') }} as quantity,
+        {{ plausible_typed_value('shop', 'order_lines', 'unit_price', 'source.unit_price') }} as unit_price,
 
         -- lineage
         source._source_file,
@@ -76,12 +76,9 @@ validated as {{ not_materialized() }} (
             {{ quarantine_when_missing('order_line_id_raw') }}
             {{ quarantine_when_missing('order_id_raw') }}
             {{ quarantine_when_missing('product_id_raw') }}
-            {{ quarantine_when_missing('quantity_raw') }}
-            {{ quarantine_when_unparseable('quantity_raw', 'quantity') }}
+            {{ plausibility_checks('shop', 'order_lines', 'quantity') }}
             when quantity = 0 then 'zero_quantity'
-            {{ quarantine_when_missing('unit_price_raw') }}
-            {{ quarantine_when_unparseable('unit_price_raw', 'unit_price') }}
-            when unit_price < 0 then 'negative_unit_price'
+            {{ plausibility_checks('shop', 'order_lines', 'unit_price') }}
             when has_staged_version is null then 'unknown_order'
             when has_staged_version = 0 then 'order_quarantined'
         end as quarantine_reason

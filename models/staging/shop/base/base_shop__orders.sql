@@ -1,5 +1,7 @@
 -- One row per raw shop order change record: typed, converted to US dollars, with its
--- quarantine reason and its disposition (staged, duplicate or quarantined).
+-- quarantine reason and its disposition (staged, duplicate or quarantined). An invalid
+-- email on an order with a shop account is nulled with its reason (`email_null_reason`,
+-- `email_nulled_raw`) and the order staged; a guest order needs its email.
 {{ config(materialized='incremental', on_schema_change='fail') }}
 
 with
@@ -17,12 +19,12 @@ typed as {{ not_materialized() }} (
         {{ clean_text('source.shop_customer_id') }} as shop_customer_id,
 
         -- strings
-        {{ normalize_email('source.email') }} as email,
+        {{ plausible_typed_value('shop', 'orders', 'email', 'source.email') }} as email,
         lower(trim(source.order_status)) as order_status,
         upper(trim(source.currency)) as currency_code,
 
         -- numerics
-        {{ parse_number('source.order_total', 'decimal(18, 2)') }} as order_total,
+        {{ plausible_typed_value('shop', 'orders', 'order_total', 'source.order_total') }} as order_total,
         currency_rates.usd_per_unit,
 
         -- timestamps
@@ -47,13 +49,20 @@ typed as {{ not_materialized() }} (
         on upper(trim(source.currency)) = currency_rates.currency_code
 ),
 
+attributes_checked as {{ not_materialized() }} (
+    select
+        *,
+        case {{ plausibility_checks('shop', 'orders', 'email') }} end as email_null_reason
+    from typed
+),
+
 validated as {{ not_materialized() }} (
     select
         *,
         case
             {{ quarantine_when_missing('order_id_raw') }}
-            {{ quarantine_when_bad_timestamp('ordered_at_raw', 'ordered_at') }}
-            {{ quarantine_when_bad_timestamp('updated_at_raw', 'updated_at') }}
+            {{ plausibility_checks('shop', 'orders', 'ordered_at') }}
+            {{ plausibility_checks('shop', 'orders', 'updated_at') }}
             {{ quarantine_when_not_in('order_status_raw', [
                 'placed',
                 'shipped',
@@ -61,13 +70,13 @@ validated as {{ not_materialized() }} (
                 'cancelled',
                 'refunded'
             ]) }}
-            {{ quarantine_when_missing('order_total_raw') }}
-            {{ quarantine_when_unparseable('order_total_raw', 'order_total') }}
+            {{ plausibility_checks('shop', 'orders', 'order_total') }}
             when usd_per_unit is null then 'unknown_currency'
-            {{ quarantine_when_invalid_email('email_raw') }}
+            -- a guest order is identified by its email alone
+            when shop_customer_id is null and email_null_reason is not null then email_null_reason
             when shop_customer_id is null and email is null then 'unidentifiable_customer'
         end as quarantine_reason
-    from typed
+    from attributes_checked
 ),
 
 {{ classify_raw_rows('validated', ['order_id', 'updated_at']) }},
@@ -76,13 +85,15 @@ final as (
     select
         order_id,
         shop_customer_id,
-        email,
+        case when email_null_reason is null then email end as email,
         order_status,
         currency_code,
         order_total,
         usd_per_unit,
         ordered_at,
         updated_at,
+        email_null_reason,
+        case when email_null_reason is not null then email_raw end as email_nulled_raw,
         _source_file,
         _file_row_number,
         _loaded_at,

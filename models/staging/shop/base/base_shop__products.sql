@@ -17,7 +17,7 @@ typed as {{ not_materialized() }} (
         upper({{ clean_text('currency') }}) as currency_code,
 
         -- numerics
-        {{ parse_number('list_price', 'decimal(18, 4)') }} as list_price,
+        {{ plausible_typed_value('shop', 'products', 'list_price', 'list_price') }} as list_price,
 
         -- timestamps
         {{ parse_timestamp_utc('updated_at') }} as updated_at,
@@ -41,9 +41,8 @@ validated as {{ not_materialized() }} (
         *,
         case
             {{ quarantine_when_missing('product_id_raw') }}
-            {{ quarantine_when_bad_timestamp('updated_at_raw', 'updated_at') }}
-            {{ quarantine_when_unparseable('list_price_raw', 'list_price') }}
-            when list_price < 0 then 'negative_list_price'
+            {{ plausibility_checks('shop', 'products', 'updated_at') }}
+            {{ plausibility_checks('shop', 'products', 'list_price') }}
         end as quarantine_reason
     from typed
 ),

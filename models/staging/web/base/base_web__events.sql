@@ -58,7 +58,7 @@ validated as {{ not_materialized() }} (
                 'login',
                 'search'
             ]) }}
-            {{ quarantine_when_bad_timestamp('occurred_at_raw', 'occurred_at') }}
+            {{ plausibility_checks('web', 'events', 'occurred_at') }}
         end as quarantine_reason
     from typed
 ),

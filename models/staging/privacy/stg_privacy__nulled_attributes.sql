@@ -1,0 +1,8 @@
+-- One row per staged erasure request row per optional attribute that staging nulled as
+-- implausible, with the landed value and the reason.
+{{ select_nulled_attributes(
+    'base_privacy__erasure_requests',
+    'privacy.erasure_requests',
+    ['erasure_request_id'],
+    ['email']
+) }}
