@@ -233,11 +233,14 @@ def test_readers_never_fail_during_a_build_and_a_publish(project, tmp_path):
 def test_a_reader_held_open_across_a_build_and_a_publish_keeps_its_data(project, tmp_path):
     built(scheduled_build(project))
     serving_file = project / "data" / "serving.duckdb"
+    opened = serving_file.stat().st_ino
     held = duckdb.connect(str(serving_file), read_only=True)
     try:
         result = scheduled_build(project, "--force", TINY_CUSTOMERS="4")
         built(result)
-        # the open connection reads the file it opened; a new one reads the new publish
+        # the publish put a new file in place instead of writing the one the reader has
+        # open, so the open connection reads the file it opened, and a new one the new data
+        assert serving_file.stat().st_ino != opened
         assert held.execute("select count(*) from marts.dim_customers").fetchone() == (3,)
         assert held.execute("select max(publish_number) from publish_log").fetchone() == (1,)
     finally:
