@@ -58,6 +58,8 @@ load: install ## Load new landing files into the raw schema (exactly once)
 # Scheduled builds run models, snapshots and data tests; unit tests check logic, not data,
 # and run in `make test`. scripts/scheduled_build.py skips the build when the loader's
 # ledger, as_of, vars, code and dbt version are those of the last build and it succeeded.
+# A build that passes publishes the marts to the serving database analysts read
+# ($SEGMENTS_SERVING_PATH, default data/serving.duckdb; docs/serving.md).
 FORCE ?=
 build: install registry ## dbt build: seeds, models, snapshots and data tests (skipped when nothing changed; FORCE=1 builds anyway)
 	@mkdir -p data/duckdb_tmp

@@ -17,6 +17,9 @@ inside the dbt process):
   increment generate   the next landing day (generator --increment)
   increment load       the loader over the grown landing directory
   incremental build    the scheduled build with as_of moved one day
+  publish              the full build's publish to the serving database (its on-run-end
+                       hook, timed by dbt; peak: the highest memory sampled meanwhile),
+                       and the incremental build's as "publish (incremental build)"
   baseline (next day)  the baseline again at the new as_of
 
 After each baseline run the baseline's memberships are compared with the dbt marts on
@@ -90,6 +93,8 @@ STAGES = {
     "segments": ("models/intermediate/segments/", "models/marts/segments/", "models/marts/_marts__exposures.yml"),
 }
 TESTS_STAGE = "data tests"
+# Builds whose publish (their on-run-end hook) the report shows as a step of its own.
+PUBLISH_STEPS = {"full build": "publish", "incremental build": "publish (incremental build)"}
 OTHER_STAGE = "other nodes"
 STAGE_MARKER = re.compile(r"^-- stage: (.+?)\s*$", re.MULTILINE)
 
@@ -342,6 +347,26 @@ def node_memory_peaks(windows: list[tuple[str, float, float]], samples: list[tup
     return sorted(peaks.items(), key=lambda item: item[1], reverse=True)[:top]
 
 
+def split_hooks(results: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """A dbt run's results without its project hooks (on-run-end: the publish), and those."""
+    hooks = [result for result in results if result["unique_id"].startswith("operation.")]
+    return [result for result in results if result not in hooks], hooks
+
+
+def publish_step(name: str, hook_results: list[dict[str, Any]], build: Step) -> Step:
+    """The publish of a build (its on-run-end hook, macros/serving/) as a step of its own:
+    the hook's seconds, and the highest memory sampled while it ran (the dbt process)."""
+    seconds = sum(float(result["execution_time"]) for result in hook_results)
+    windows = node_windows(hook_results)
+    start, end = min(window[1] for window in windows), max(window[2] for window in windows)
+    during = [resident for moment, resident in build.memory_samples if start <= moment <= end]
+    # a hook shorter than the sampling interval: the last sample before it ended
+    during = during or [resident for moment, resident in build.memory_samples if moment <= end][-1:]
+    return Step(name, seconds, max(during, default=build.peak_rss_mb),
+                note=f"the {build.name}'s on-run-end hook: marts to the serving database; "
+                     "peak sampled")
+
+
 def _has_statements(sql: str) -> bool:
     return any(line.strip() and not line.strip().startswith("--") for line in sql.splitlines())
 
@@ -407,7 +432,7 @@ def stage_table(bench: Benchmark, baseline_stages: dict[str, dict[str, float]],
         ratio = f"{full[stage] / baseline[stage]:.2f}" if stage in full and baseline.get(stage) else "-"
         lines.append(f"| {stage} | {cell(baseline, stage)} | {cell(full, stage)} | {ratio} | "
                      f"{cell(incremental, stage)} |")
-    lines.append(f"| outside the nodes (dbt start, gate, close) | - | {outside('full build', full)} | - | "
+    lines.append(f"| outside the nodes (dbt start, gate, publish, close) | - | {outside('full build', full)} | - | "
                  f"{outside('incremental build', incremental)} |")
     return lines
 
@@ -563,7 +588,9 @@ def main(argv: list[str] | None = None) -> int:
         results = workdir / "target" / "run_results.json"
         if results.exists():
             shutil.copy(results, workdir / f"run_results_{slug(build)}.json")
-            node_results = json.loads(results.read_text())["results"]
+            node_results, hook_results = split_hooks(json.loads(results.read_text())["results"])
+            if build in PUBLISH_STEPS and hook_results:
+                bench.steps.append(publish_step(PUBLISH_STEPS[build], hook_results, step))
             profiles[build] = node_timings(node_results)
             manifest = workdir / "target" / "manifest.json"
             manifest_nodes = json.loads(manifest.read_text()) if manifest.exists() else {}

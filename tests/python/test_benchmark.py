@@ -24,12 +24,14 @@ STEPS = (
     "generate",
     "load",
     "full build",
+    "publish",
     "no-op build",
     "no-op dbt build",
     "baseline",
     "increment generate",
     "increment load",
     "incremental build",
+    "publish (incremental build)",
     "baseline (next day)",
 )
 RATIOS = (
@@ -231,9 +233,36 @@ def test_report_sets_the_baseline_parts_beside_the_builds_by_stage(benchmark_run
     assert stage_rows[benchmark.TESTS_STAGE][0] == "-" and float(stage_rows[benchmark.TESTS_STAGE][1]) > 0
     # the baseline's parts run inside its step; the builds' nodes and the time outside them
     # add up to the step's wall time (each cell rounded to 0.1 s)
-    outside = rows["outside the nodes (dbt start, gate, close)"]
+    outside = rows["outside the nodes (dbt start, gate, publish, close)"]
     for build, column in (("full build", 1), ("incremental build", 3)):
         total = sum(float(cells[column]) for cells in stage_rows.values()) + float(outside[column])
         assert abs(total - float(rows[build][0])) <= 0.05 * (len(stage_rows) + 2), (build, total, rows[build])
     assert sum(float(cells[0]) for stage, cells in stage_rows.items() if stage in benchmark.STAGES) <= float(
         rows["baseline"][0]) + 0.05 * len(benchmark.STAGES)
+
+
+def test_the_publish_is_reported_apart_from_the_build_nodes() -> None:
+    """The on-run-end hook (the publish to the serving database) is a step of its own, not
+    a node of any stage: its seconds are dbt's, its peak the highest sample while it ran."""
+    sys.path.insert(0, str(REPO / "scripts"))
+    import benchmark
+
+    def timing(start: str, end: str) -> list[dict]:
+        return [{"name": "compile", "started_at": f"2026-07-01T00:00:{start}Z", "completed_at": f"2026-07-01T00:00:{start}Z"},
+                {"name": "execute", "started_at": f"2026-07-01T00:00:{start}Z", "completed_at": f"2026-07-01T00:00:{end}Z"}]
+
+    results = [
+        {"unique_id": "model.dynamic_segments.dim_customers", "execution_time": 9.0, "timing": timing("01", "10")},
+        {"unique_id": "operation.dynamic_segments.dynamic_segments-on-run-end-0", "execution_time": 4.5,
+         "timing": timing("11", "15.5")},
+    ]
+    nodes, hooks = benchmark.split_hooks(results)
+    assert [node["unique_id"] for node in nodes] == ["model.dynamic_segments.dim_customers"]
+    start = benchmark.node_windows(results)[0][1]
+    build = benchmark.Step("full build", 16.0, 5000.0, memory_samples=[
+        (start + 5, 3000.0), (start + 11, 1200.0), (start + 14, 1500.0), (start + 15.8, 900.0)])
+    publish = benchmark.publish_step("publish", hooks, build)
+    assert (publish.name, publish.seconds, publish.peak_rss_mb) == ("publish", 4.5, 1500.0)
+    # a hook between two samples takes the last sample before it ended
+    short = benchmark.Step("full build", 16.0, 5000.0, memory_samples=[(start + 5, 3000.0), (start + 16, 800.0)])
+    assert benchmark.publish_step("publish", hooks, short).peak_rss_mb == 3000.0

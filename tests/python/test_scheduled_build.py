@@ -21,8 +21,11 @@ import pytest
 SCRIPTS = Path(__file__).resolve().parents[2] / "scripts"
 sys.path.insert(0, str(SCRIPTS))
 
+import build_errors  # noqa: E402
 import load_sources  # noqa: E402
+import run_parameters  # noqa: E402
 import scheduled_build  # noqa: E402
+import serving  # noqa: E402
 
 FAKE_DBT = """#!{python}
 import json, os, sys
@@ -34,8 +37,24 @@ if os.environ.get("FAKE_DBT_WRITE"):
     con = duckdb.connect(os.environ["SEGMENTS_DUCKDB_PATH"])
     con.execute("create or replace table main.built_by_fake_dbt as select 1 as x")
     con.close()
+exit_code = int(os.environ.get("FAKE_DBT_EXIT", "0"))
+if exit_code == 0 and not os.environ.get("FAKE_DBT_NO_PUBLISH"):
+    # publishes as the on-run-end hook does: a new serving file with its publish log
+    import duckdb
+    warehouse = os.environ["SEGMENTS_DUCKDB_PATH"]
+    serving = os.environ.get("SEGMENTS_SERVING_PATH") or os.path.join(os.path.dirname(warehouse), "serving.duckdb")
+    stage = serving + ".fake-stage"
+    con = duckdb.connect(stage)
+    con.execute(
+        "create table publish_log as select 1 as publish_number, now() as published_at, "
+        "'fake' as build_id, nullif(?, '') as build_fingerprint, "
+        "nullif(?, '') as scheduled_build_number, null as as_of, 1 as table_count",
+        [os.environ.get("SEGMENTS_BUILD_FINGERPRINT", ""), os.environ.get("SEGMENTS_BUILD_NUMBER", "")],
+    )
+    con.close()
+    os.replace(stage, serving)
 print("fake dbt: done")
-sys.exit(int(os.environ.get("FAKE_DBT_EXIT", "0")))
+sys.exit(exit_code)
 """
 
 PROJECT_FILES = {
@@ -101,7 +120,7 @@ def warehouse(tmp_path: Path, landing: Path, loaded_template, monkeypatch) -> Pa
 def fake_dbt(tmp_path: Path, monkeypatch) -> Path:
     path = tmp_path / "fake_dbt"
     path.write_text(FAKE_DBT.format(
-        python=sys.executable, run_parameter_names=sorted(scheduled_build.RUN_PARAMETER_ENV.values())
+        python=sys.executable, run_parameter_names=sorted(run_parameters.RUN_PARAMETER_ENV.values())
     ))
     path.chmod(0o755)
     monkeypatch.setenv("FAKE_DBT_LOG", str(tmp_path / "fake_dbt_calls.jsonl"))
@@ -293,7 +312,7 @@ def passed_var(call: dict, name: str) -> str | None:
     given = json.loads(args[args.index("--vars") + 1]).get(name) if "--vars" in args else None
     if given not in (None, ""):
         return given
-    return call["env"].get(scheduled_build.RUN_PARAMETER_ENV[name]) or None
+    return call["env"].get(run_parameters.RUN_PARAMETER_ENV[name]) or None
 
 
 def accounted_after(call: dict) -> str | None:
@@ -562,7 +581,7 @@ def test_dbt_options_before_the_separator_are_refused_with_a_hint(
 )
 def test_as_of_resolves_like_the_project_macro(cli_vars, project_vars, expected):
     project = {"name": "tiny", "vars": project_vars}
-    assert scheduled_build.resolve_as_of(cli_vars, project, "2026-05-05", environ={}) == expected
+    assert run_parameters.resolve_as_of(cli_vars, project, "2026-05-05", environ={}) == expected
 
 
 @pytest.mark.parametrize(
@@ -581,12 +600,12 @@ def test_as_of_resolves_like_the_project_macro(cli_vars, project_vars, expected)
 )
 def test_as_of_from_the_environment_resolves_like_run_parameter(cli_vars, project_vars, environ, expected):
     project = {"name": "tiny", "vars": project_vars}
-    assert scheduled_build.resolve_as_of(cli_vars, project, "2026-05-05", environ=environ) == expected
+    assert run_parameters.resolve_as_of(cli_vars, project, "2026-05-05", environ=environ) == expected
 
 
 def test_bad_as_of_in_the_environment_is_a_clear_error():
-    with pytest.raises(scheduled_build.UsageError, match=r"as_of from \$SEGMENTS_AS_OF must be a date"):
-        scheduled_build.resolve_as_of({}, {}, "2026-05-05", environ={"SEGMENTS_AS_OF": "yesterday"})
+    with pytest.raises(build_errors.UsageError, match=r"as_of from \$SEGMENTS_AS_OF must be a date"):
+        run_parameters.resolve_as_of({}, {}, "2026-05-05", environ={"SEGMENTS_AS_OF": "yesterday"})
 
 
 @pytest.mark.parametrize(
@@ -606,7 +625,7 @@ def test_bad_as_of_in_the_environment_is_a_clear_error():
     ],
 )
 def test_as_of_reaches_dbt_as_an_environment_variable(dbt_args, project_vars, expected_args, passes_as_of):
-    args, environment = scheduled_build.dbt_invocation(
+    args, environment = run_parameters.dbt_invocation(
         dbt_args, "2026-01-02", {}, {"name": "tiny", "vars": project_vars})
     assert args == expected_args
     assert environment["SEGMENTS_AS_OF"] == ("2026-01-02" if passes_as_of else "")
@@ -625,5 +644,5 @@ def test_run_parameters_are_not_inherited_from_the_callers_environment(
 
 
 def test_as_of_resolution_reads_a_yaml_date_as_dbt_does():
-    _, cli_vars = scheduled_build.normalised_dbt_args(["--vars={as_of: 2026-04-04}"])
-    assert scheduled_build.resolve_as_of(cli_vars, {}, "2026-05-05") == "2026-04-04"
+    _, cli_vars = run_parameters.normalised_dbt_args(["--vars={as_of: 2026-04-04}"])
+    assert run_parameters.resolve_as_of(cli_vars, {}, "2026-05-05") == "2026-04-04"

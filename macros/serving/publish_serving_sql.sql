@@ -1,0 +1,115 @@
+{#- The SQL that publishes `relations` to the serving database, or '' when there is
+    nothing to publish; `explicit` is true for `dbt run-operation publish_serving`. -#}
+{% macro publish_serving_sql(relations, explicit) %}
+    {{ return(adapter.dispatch('publish_serving_sql', 'dynamic_segments')(relations, explicit)) }}
+{% endmacro %}
+
+{#- Adapters without a serving database of their own: analysts read the marts schema
+    of the warehouse, so there is nothing to publish. -#}
+{% macro default__publish_serving_sql(relations, explicit) %}
+    {{ log('Serving database: nothing to publish on ' ~ target.type
+           ~ ' (analysts read the ' ~ var('serving_schemas', ['marts']) | join(', ')
+           ~ ' schema of the warehouse)', info=true) }}
+    {{ return('') }}
+{% endmacro %}
+
+{#- DuckDB: copy the serving relations into a new database file beside the serving file,
+    with the publish log, checkpoint and detach it, then rename it over the serving file
+    (segments_serving_* are the file operations of scripts/serving_plugin.py). Readers of
+    the old file keep reading it; nothing here waits for them. `explicit` (a
+    run-operation) makes a serving relation that was never built an error; after a build
+    it only skips the publish. -#}
+{% macro duckdb__publish_serving_sql(relations, explicit) %}
+    {%- set stage_db = 'segments_serving_stage' -%}
+    {%- set has_plugin = serving_fetch_value(
+        "select count(*) from duckdb_functions() where function_name = 'segments_serving_path'") -%}
+    {%- if has_plugin == 0 -%}
+        {{ return(serving_error_sql(
+            'Publishing the serving database needs the serving_plugin dbt-duckdb plugin: add '
+            ~ '`module_paths: [scripts]` and `plugins: [{module: serving_plugin}]` to the profile '
+            ~ '(as profiles.yml does)')) }}
+    {%- endif -%}
+    {#- Queried outside a transaction (not adapter.get_relation): the publish attaches and
+        writes a second database, which a transaction that wrote the warehouse cannot. -#}
+    {%- set response, existing = adapter.execute(
+        'select table_catalog || \'.\' || table_schema || \'.\' || table_name
+         from information_schema.tables', auto_begin=false, fetch=true) -%}
+    {%- set existing = existing.columns[0].values() | list -%}
+    {%- set missing = [] -%}
+    {%- for relation in relations -%}
+        {%- if relation.database ~ '.' ~ relation.schema ~ '.' ~ relation.identifier not in existing -%}
+            {%- do missing.append(relation.schema ~ '.' ~ relation.identifier) -%}
+        {%- endif -%}
+    {%- endfor -%}
+    {%- if missing or not relations -%}
+        {%- set message = 'Serving database not published: '
+            ~ (missing | join(', ') ~ ' not built yet' if missing else 'no serving relations') -%}
+        {%- if explicit -%}
+            {{ return(serving_error_sql(message)) }}
+        {%- endif -%}
+        {{ log(message, info=true) }}
+        {{ return('') }}
+    {%- endif -%}
+
+    {%- set serving_path = serving_fetch_value('select segments_serving_path()') -%}
+    {%- set stage_path = serving_fetch_value(
+        'select segments_serving_stage_path(' ~ serving_literal(serving_path) ~ ')') -%}
+    {%- set files = serving_literal(stage_path) ~ ', ' ~ serving_literal(serving_path) -%}
+    {%- set schemas = relations | map(attribute='schema') | unique | list -%}
+    {%- set fingerprint = run_parameter('build_fingerprint') -%}
+    {%- set build_number = run_parameter('build_number') -%}
+    {%- set names = [] -%}
+    {%- set counts = [] -%}
+    {%- for relation in relations -%}
+        {%- do names.append(serving_literal(relation.schema ~ '.' ~ relation.identifier)) -%}
+        {%- do counts.append('(select count(*) from ' ~ stage_db ~ '.' ~ relation.schema ~ '.'
+            ~ relation.identifier ~ ')') -%}
+    {%- endfor -%}
+
+    {#- Checks first: a problem with the serving path stops the publish before any copy. -#}
+    {%- set statements = [
+        'select case when problem <> \'\' then error(problem) end
+         from (select segments_serving_prepare(' ~ files ~ ') as problem)',
+        'create schema if not exists ops',
+        'create table if not exists ops.serving_publishes (
+            publish_number integer, published_at timestamp, build_id varchar,
+            build_fingerprint varchar, scheduled_build_number integer, as_of date,
+            dbt_command varchar, table_count integer, row_counts map(varchar, bigint))',
+        'attach ' ~ serving_literal(stage_path) ~ ' as ' ~ stage_db,
+    ] -%}
+    {%- for schema in schemas -%}
+        {%- do statements.append('create schema ' ~ stage_db ~ '.' ~ schema) -%}
+    {%- endfor -%}
+    {%- for relation in relations -%}
+        {%- do statements.append('create table ' ~ stage_db ~ '.' ~ relation.schema ~ '.'
+            ~ relation.identifier ~ ' as select * from ' ~ relation) -%}
+    {%- endfor -%}
+    {%- do statements.extend(serving_comment_statements(relations, stage_db)) -%}
+    {%- do statements.append(
+        'create or replace temp table segments_serving_new_publish as select
+            coalesce((select max(publish_number) from ops.serving_publishes), 0) + 1 as publish_number,
+            cast(timezone(\'UTC\', now()) as timestamp) as published_at,
+            ' ~ serving_literal(invocation_id) ~ ' as build_id,
+            cast(' ~ (serving_literal(fingerprint) if fingerprint else 'null') ~ ' as varchar) as build_fingerprint,
+            cast(' ~ (build_number | int if build_number else 'null') ~ ' as integer) as scheduled_build_number,
+            ' ~ as_of_date() ~ ' as as_of,
+            ' ~ serving_literal(invocation_args_dict.get('which')) ~ ' as dbt_command,
+            ' ~ relations | length ~ ' as table_count,
+            map([' ~ names | join(', ') ~ '], [' ~ counts | join(', ') ~ ']) as row_counts') -%}
+    {%- do statements.append('create table ' ~ stage_db ~ '.main.publish_log as
+        select * from ops.serving_publishes union all select * from segments_serving_new_publish
+        order by publish_number') -%}
+    {%- do statements.append('comment on table ' ~ stage_db ~ '.main.publish_log is '
+        ~ serving_literal('One row per publish of this serving database: when (published_at, UTC), '
+        ~ 'from which build (build_id: the dbt invocation; build_fingerprint and '
+        ~ 'scheduled_build_number: the scheduled build), its as_of day, and the row count of '
+        ~ 'each published table (row_counts).')) -%}
+    {%- do statements.append('checkpoint ' ~ stage_db) -%}
+    {%- do statements.append('detach ' ~ stage_db) -%}
+    {%- do statements.append('select case when problem <> \'\' then error(problem) end
+         from (select segments_serving_replace(' ~ files ~ ') as problem)') -%}
+    {%- do statements.append('insert into ops.serving_publishes select * from segments_serving_new_publish') -%}
+    {%- do statements.append('drop table segments_serving_new_publish') -%}
+    {{ log('Publishing ' ~ relations | length ~ ' tables to the serving database ' ~ serving_path, info=true) }}
+    {{ return(statements | join(';\n') ~ ';') }}
+{% endmacro %}
