@@ -58,10 +58,12 @@ import subprocess
 import sys
 import threading
 import time
+import types
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import jinja2
 import psutil
 import yaml
 
@@ -214,17 +216,22 @@ def project_vars() -> dict:
 
 
 def duckdb_settings(env: dict[str, str]) -> dict[str, str]:
-    """The DuckDB settings of the default profile, with its env_var() defaults resolved."""
+    """The DuckDB settings of the default profile, rendered as dbt renders them: Jinja with
+    env_var() (reading `env`) and modules.re, which the profile uses to check its values."""
     profile = yaml.safe_load(PROFILES.read_text())["dynamic_segments"]
     settings = profile["outputs"]["duckdb"].get("config_options", {})
 
+    def env_var(name: str, default: str | None = None) -> str:
+        if name in env:
+            return env[name]
+        if default is None:
+            raise SystemExit(f"profiles.yml: {name}")
+        return default
+
+    context = {"env_var": env_var, "modules": types.SimpleNamespace(re=re)}
+
     def resolve(value: object) -> str:
-        text = str(value)
-        text = re.sub(
-            r"\{\{\s*env_var\('([^']+)',\s*'([^']*)'\)\s*(\|\s*int\s*)?\}\}",
-            lambda match: env.get(match.group(1), match.group(2)),
-            text,
-        )
+        text = jinja2.Environment().from_string(str(value)).render(**context)
         return text.lower() if text in ("True", "False") else text
 
     return {name: resolve(value) for name, value in settings.items()}
