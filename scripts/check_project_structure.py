@@ -14,6 +14,12 @@ Rules:
   staging_on_staging        a staging model reads another staging model, other than a
                             stg_ model reading a base_ model of its own source
   rejoined_upstream_concept a model reads B and B's parent A, while B feeds only it
+  backward_edge             a model reads a model of a later layer (staging -> intermediate
+                            -> marts is the only direction)
+  mart_reads_staging        a mart reads a staging model (marts read intermediate models)
+  mart_reads_mart           a mart reads another mart (allowed only with a listed reason)
+  model_too_long            a model with more than 250 lines of SQL (blank lines and comments
+                            not counted): usually two models, or a reason in the exceptions
   root_model                a model outside models/staging, models/intermediate, models/marts
   model_naming              a model's prefix does not fit its folder (staging: base_/stg_,
                             intermediate: int_, marts: dim_/fct_/rpt_)
@@ -40,6 +46,7 @@ import argparse
 import fnmatch
 import json
 import os
+import re
 import sys
 import time
 from collections import defaultdict
@@ -56,7 +63,10 @@ LAYER_PREFIXES = {
     "intermediate": ("int_",),
     "marts": ("dim_", "fct_", "rpt_"),
 }
+LAYER_ORDER = {layer: position for position, layer in enumerate(LAYER_PREFIXES)}
 CONTRACT_PREFIXES = ("dim_", "fct_")
+MAX_MODEL_SQL_LINES = 250
+JINJA_COMMENT = re.compile(r"\{#.*?#\}", re.DOTALL)
 # unique_across_loads is unique for load-grown tables, checking new loads in scheduled builds;
 # unique_across_builds is unique for incremental models, checking the rows built since the
 # last checked build.
@@ -68,6 +78,10 @@ RULES = (
     "duplicate_staging",
     "staging_on_staging",
     "rejoined_upstream_concept",
+    "backward_edge",
+    "mart_reads_staging",
+    "mart_reads_mart",
+    "model_too_long",
     "root_model",
     "model_naming",
     "source_undocumented",
@@ -168,6 +182,25 @@ def staging_source(model_name: str) -> str | None:
     return None
 
 
+def sql_line_count(raw_code: str) -> int:
+    """Lines of a model's SQL that are neither blank, nor a -- comment, nor in a {# #} comment."""
+    code = JINJA_COMMENT.sub("", raw_code)
+    return sum(1 for line in code.splitlines() if line.strip() and not line.strip().startswith("--"))
+
+
+def layer_edge_rule(layer: str | None, parent_layer: str | None) -> tuple[str, str] | None:
+    """The rule a model of `layer` breaks by reading a model of `parent_layer`, if any."""
+    if layer not in LAYER_ORDER or parent_layer not in LAYER_ORDER:
+        return None
+    if LAYER_ORDER[parent_layer] > LAYER_ORDER[layer]:
+        return "backward_edge", f"{layer} model reads {parent_layer} model {{parent}}; layers flow staging -> intermediate -> marts"
+    if layer == "marts" and parent_layer == "staging":
+        return "mart_reads_staging", "mart reads staging model {parent}; put the step in an intermediate model"
+    if layer == "marts" and parent_layer == "marts":
+        return "mart_reads_mart", "mart reads mart {parent}; read the intermediate model behind it, or list a reason"
+    return None
+
+
 def check(manifest: dict, catalog: dict | None) -> list[Violation]:
     project = manifest["metadata"].get("project_name")
     nodes = manifest["nodes"]
@@ -230,9 +263,17 @@ def check(manifest: dict, catalog: dict | None) -> list[Violation]:
             parent_node = models.get(parent)
             if parent_node is None:
                 continue
+            layer_edge_violation = layer_edge_rule(layer, layer_of(parent_node))
+            if layer_edge_violation:
+                rule, message = layer_edge_violation
+                add(rule, uid, message.format(parent=parent_node["name"]))
             shared = set(parent_node.get("depends_on", {}).get("nodes", [])) & set(parent_models)
             if shared and children.get(parent, set()) == {uid}:
                 add("rejoined_upstream_concept", uid, f"reads {parent_node['name']} and its parent(s) {', '.join(sorted(map(name_of, shared)))}, while {parent_node['name']} feeds only this model")
+
+        line_count = sql_line_count(model.get("raw_code") or "")
+        if line_count > MAX_MODEL_SQL_LINES:
+            add("model_too_long", uid, f"{line_count} lines of SQL (more than {MAX_MODEL_SQL_LINES}); split it or list the reason")
 
         if not (model.get("description") or "").strip():
             add("model_undocumented", uid, "model has no description")

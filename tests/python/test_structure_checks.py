@@ -63,11 +63,14 @@ def source(name: str, table: str, freshness=True, description="One row per raw r
 def clean_manifest() -> dict:
     base = model("base_shop__orders", "models/staging/shop/base/base_shop__orders.sql", [f"source.{PROJECT}.shop.orders"])
     stg = model("stg_shop__orders", "models/staging/shop/stg_shop__orders.sql", [f"model.{PROJECT}.base_shop__orders"])
-    dim = model(
-        "dim_orders", "models/marts/shop/dim_orders.sql", [f"model.{PROJECT}.stg_shop__orders"], contract=True
+    enriched = model(
+        "int_orders_enriched", "models/intermediate/orders/int_orders_enriched.sql", [f"model.{PROJECT}.stg_shop__orders"]
     )
-    nodes = {f"model.{PROJECT}.{m['name']}": m for m in (base, stg, dim)}
-    for name in ("base_shop__orders", "stg_shop__orders", "dim_orders"):
+    dim = model(
+        "dim_orders", "models/marts/shop/dim_orders.sql", [f"model.{PROJECT}.int_orders_enriched"], contract=True
+    )
+    nodes = {f"model.{PROJECT}.{m['name']}": m for m in (base, stg, enriched, dim)}
+    for name in ("base_shop__orders", "stg_shop__orders", "int_orders_enriched", "dim_orders"):
         nodes.update(pk_tests(name))
     return {
         "metadata": {"project_name": PROJECT},
@@ -189,17 +192,63 @@ def test_source_without_freshness_or_description_is_caught(tmp_path, capsys):
 def test_rejoined_upstream_concept_is_caught(tmp_path, capsys):
     manifest = clean_manifest()
     nodes = manifest["nodes"]
-    nodes[f"model.{PROJECT}.int_orders_enriched"] = model(
-        "int_orders_enriched", "models/intermediate/orders/int_orders_enriched.sql", [f"model.{PROJECT}.stg_shop__orders"]
+    nodes[f"model.{PROJECT}.int_orders_summarised"] = model(
+        "int_orders_summarised", "models/intermediate/orders/int_orders_summarised.sql", [f"model.{PROJECT}.int_orders_enriched"]
     )
     nodes[f"model.{PROJECT}.dim_orders"]["depends_on"]["nodes"] = [
-        f"model.{PROJECT}.stg_shop__orders",
         f"model.{PROJECT}.int_orders_enriched",
+        f"model.{PROJECT}.int_orders_summarised",
     ]
-    nodes.update(pk_tests("int_orders_enriched"))
+    nodes.update(pk_tests("int_orders_summarised"))
     code, output = run(tmp_path, manifest, capsys=capsys)
     assert code == 1
-    assert "rejoined_upstream_concept dim_orders: reads int_orders_enriched and its parent(s) stg_shop__orders" in output
+    assert "rejoined_upstream_concept dim_orders: reads int_orders_summarised and its parent(s) int_orders_enriched" in output
+
+
+def add_mart(manifest: dict, name: str, parents: list[str]) -> None:
+    manifest["nodes"][f"model.{PROJECT}.{name}"] = model(
+        name, f"models/marts/shop/{name}.sql", [f"model.{PROJECT}.{parent}" for parent in parents], contract=name.startswith("fct_")
+    )
+    manifest["nodes"].update(pk_tests(name))
+
+
+@pytest.mark.parametrize(
+    ("reader", "parent", "expected"),
+    [
+        # mart -> intermediate -> mart
+        ("int_orders_enriched", "dim_orders", "backward_edge int_orders_enriched: intermediate model reads marts model dim_orders"),
+        ("stg_shop__orders", "int_orders_enriched", "backward_edge stg_shop__orders: staging model reads intermediate model int_orders_enriched"),
+        ("int_orders_enriched", "base_shop__orders", None),
+    ],
+)
+def test_planted_backward_edge_is_caught(tmp_path, capsys, reader, parent, expected):
+    manifest = clean_manifest()
+    manifest["nodes"][f"model.{PROJECT}.{reader}"]["depends_on"]["nodes"].append(f"model.{PROJECT}.{parent}")
+    code, output = run(tmp_path, manifest, capsys=capsys)
+    if expected is None:
+        assert "backward_edge" not in output
+    else:
+        assert code == 1
+        assert expected in output
+
+
+def test_mart_reading_staging_is_caught(tmp_path, capsys):
+    manifest = clean_manifest()
+    add_mart(manifest, "fct_order_lines", ["stg_shop__orders"])
+    code, output = run(tmp_path, manifest, capsys=capsys)
+    assert code == 1
+    assert "mart_reads_staging fct_order_lines: mart reads staging model stg_shop__orders" in output
+
+
+def test_mart_reading_mart_needs_a_listed_reason(tmp_path, capsys):
+    manifest = clean_manifest()
+    add_mart(manifest, "rpt_order_sizes", ["dim_orders"])
+    code, output = run(tmp_path, manifest, capsys=capsys)
+    assert code == 1
+    assert "mart_reads_mart rpt_order_sizes: mart reads mart dim_orders" in output
+    exceptions = "exceptions:\n  - rule: mart_reads_mart\n    node: rpt_order_sizes\n    reason: the report restates the catalog\n"
+    code, output = run(tmp_path, manifest, exceptions=exceptions, capsys=capsys)
+    assert code == 0, output
 
 
 def test_exception_with_reason_suppresses_only_its_violation(tmp_path, capsys):
@@ -247,3 +296,16 @@ def test_missing_manifest_is_exit_2(tmp_path, capsys, missing):
     output = capsys.readouterr().err
     assert code == 2
     assert "run `dbt parse` first" in output
+
+
+def test_long_model_is_caught_counting_only_sql_lines(tmp_path, capsys):
+    manifest = clean_manifest()
+    node = manifest["nodes"][f"model.{PROJECT}.int_orders_enriched"]
+    comments = "{#- a long doc comment\n" + "explained\n" * 300 + "-#}\n" + "-- a comment\n\n" * 100
+    node["raw_code"] = comments + "select 1 as id\n" * 250
+    code, output = run(tmp_path, manifest, capsys=capsys)
+    assert code == 0, output
+    node["raw_code"] += "union all select 2 as id\n"
+    code, output = run(tmp_path, manifest, capsys=capsys)
+    assert code == 1
+    assert "model_too_long int_orders_enriched: 251 lines of SQL (more than 250)" in output

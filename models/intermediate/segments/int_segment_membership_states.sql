@@ -1,17 +1,13 @@
 -- One row per customer per segment per membership state the customer holds at as_of:
--- `member` (a row of fct_segment_memberships), `primary` (the member segment that wins on
--- priority, from dim_customer_segments) and `consent_blocked` (the rule matched and the
+-- `member` (a row of int_segment_memberships), `primary` (the member segment that wins on
+-- priority) and `consent_blocked` (the rule matched and the
 -- profile is complete enough, but the customer consents to none of the segment's
 -- channels). Each state carries the segment's rule hash and the profile values its
 -- condition read; the membership history records when each state starts and ends.
 with
 
-fct_segment_memberships as (
-    select * from {{ ref('fct_segment_memberships') }}
-),
-
-dim_customer_segments as (
-    select * from {{ ref('dim_customer_segments') }}
+int_segment_memberships as (
+    select * from {{ ref('int_segment_memberships') }}
 ),
 
 int_segment_rules_evaluated as (
@@ -25,20 +21,18 @@ member_states as (
         'member' as membership_state,
         rule_hash,
         rule_evidence
-    from fct_segment_memberships
+    from int_segment_memberships
 ),
 
 primary_states as (
     select
-        fct_segment_memberships.customer_id,
-        fct_segment_memberships.segment_key,
+        customer_id,
+        segment_key,
         'primary' as membership_state,
-        fct_segment_memberships.rule_hash,
-        fct_segment_memberships.rule_evidence
-    from fct_segment_memberships
-    inner join dim_customer_segments
-        on fct_segment_memberships.customer_id = dim_customer_segments.customer_id
-            and fct_segment_memberships.segment_key = dim_customer_segments.primary_segment_key
+        rule_hash,
+        rule_evidence
+    from int_segment_memberships
+    where is_primary_segment
 ),
 
 consent_blocked_states as (

@@ -13,7 +13,7 @@
 -- Each build compares the open spells with the current states and writes only the spells
 -- that ended or started, so a rebuild with the same data and as_of writes nothing, and a
 -- second build on the same as_of records what its new data changed. Reasons compare with
--- the segment definitions the previous build used (recorded before this build started),
+-- the segment definitions the previous build used (int_segment_definitions_this_run),
 -- not with those of an earlier as_of. Full refresh is disabled: the history survives.
 {%- if is_incremental() and execute and this is not string %}
     {%- set recorded_columns = adapter.get_columns_in_relation(this) | map(attribute='name') | map('lower') | list %}
@@ -34,8 +34,8 @@ int_segment_membership_states as (
 
 -- the next four CTEs are used only in the incremental branch below (hence noqa: ST03)
 
-int_segment_definitions_historized as (  -- noqa: ST03
-    select * from {{ ref('int_segment_definitions_historized') }}
+int_segment_definitions_this_run as (  -- noqa: ST03
+    select * from {{ ref('int_segment_definitions_this_run') }}
 ),
 
 int_segment_rules_evaluated as (  -- noqa: ST03
@@ -46,8 +46,8 @@ int_customers_erased as (  -- noqa: ST03
     select * from {{ ref('int_customers_erased') }}
 ),
 
-dim_customers as (  -- noqa: ST03
-    select * from {{ ref('dim_customers') }}
+int_customer_profiles as (  -- noqa: ST03
+    select * from {{ ref('int_customer_profiles') }}
 ),
 
 {% if is_incremental() %}
@@ -64,63 +64,35 @@ dim_customers as (  -- noqa: ST03
         {{ segment_catalog_rows() }}
     ),
 
-    latest_definitions as (
-        select
-            segment_key,
-            rule_hash,
-            status
-        from int_segment_definitions_historized
-        where definition_version = (
-            select max(same_segment.definition_version)
-            from int_segment_definitions_historized as same_segment
-            where same_segment.segment_key = int_segment_definitions_historized.segment_key
-        )
-    ),
-
-    -- The definitions the previous build used: the versions recorded before this build
-    -- started (a version recorded by this build has recorded_at = this build's start).
-    definitions_before_this_build as (
-        select * from int_segment_definitions_historized
-        where recorded_at is null
-            or recorded_at < {{ build_started_at() }}
-    ),
-
-    previous_definitions as (
-        select
-            segment_key,
-            rule_hash,
-            status
-        from definitions_before_this_build
-        where definition_version = (
-            select max(same_segment.definition_version)
-            from definitions_before_this_build as same_segment
-            where same_segment.segment_key = definitions_before_this_build.segment_key
-        )
-    ),
-
-    erased_customers as (
-        select distinct customer_id
-        from int_customers_erased
-        where requested_at < {{ as_of_cutoff() }}
-    ),
-
-    states_before as (
+    -- The states each customer-segment pair held before this build (its open spells) and
+    -- holds now, flagged in one pass over both.
+    held_states as (
         select
             customer_id,
             segment_key,
-            max(case when membership_state = 'member' then 1 else 0 end) = 1 as was_member,
-            max(case when membership_state = 'consent_blocked' then 1 else 0 end) = 1 as was_consent_blocked
+            membership_state,
+            true as is_open_spell
         from open_spells
-        group by customer_id, segment_key
-    ),
-
-    states_now as (
+        union all
         select
             customer_id,
             segment_key,
-            max(case when membership_state = 'member' then 1 else 0 end) = 1 as is_member,
-            max(case when membership_state = 'consent_blocked' then 1 else 0 end) = 1 as is_consent_blocked
+            membership_state,
+            false as is_open_spell
         from int_segment_membership_states
+    ),
+
+    state_flags as (
+        select
+            customer_id,
+            segment_key,
+            max(case when is_open_spell and membership_state = 'member' then 1 else 0 end) = 1 as was_member,
+            max(case when is_open_spell and membership_state = 'consent_blocked' then 1 else 0 end) = 1
+                as was_consent_blocked,
+            max(case when not is_open_spell and membership_state = 'member' then 1 else 0 end) = 1 as is_member,
+            max(case when not is_open_spell and membership_state = 'consent_blocked' then 1 else 0 end) = 1
+                as is_consent_blocked
+        from held_states
         group by customer_id, segment_key
     ),
 
@@ -135,42 +107,41 @@ dim_customers as (  -- noqa: ST03
             {{ build_started_at() }} as closed_at,
             open_spells.entry_reason,
             case
-                when erased_customers.customer_id is not null then 'erasure'
-                when dim_customers.customer_id is null then 'customer_removed'
+                when int_customers_erased.customer_id is not null then 'erasure'
+                when int_customer_profiles.customer_id is null then 'customer_removed'
                 when registry_segments.segment_key is null
-                    or latest_definitions.status != 'active' then 'segment_archived'
-                when previous_definitions.rule_hash != latest_definitions.rule_hash then 'rule_changed'
-                when open_spells.membership_state = 'primary' and states_now.is_member then 'outranked'
-                when open_spells.membership_state = 'consent_blocked' and states_now.is_member then 'consent_granted'
-                when open_spells.membership_state != 'consent_blocked' and states_now.is_consent_blocked
+                    or int_segment_definitions_this_run.latest_status != 'active' then 'segment_archived'
+                when int_segment_definitions_this_run.previous_rule_hash != int_segment_definitions_this_run.latest_rule_hash
+                    then 'rule_changed'
+                when open_spells.membership_state = 'primary' and state_flags.is_member then 'outranked'
+                when open_spells.membership_state = 'consent_blocked' and state_flags.is_member then 'consent_granted'
+                when open_spells.membership_state != 'consent_blocked' and state_flags.is_consent_blocked
                     then 'consent_withdrawn'
                 when int_segment_rules_evaluated.is_profile_too_incomplete then 'profile_incomplete'
                 else 'rule_unmatched'
             end as exit_reason,
             open_spells.entry_rule_hash,
-            case when erased_customers.customer_id is null then open_spells.entry_evidence end as entry_evidence,
+            case when int_customers_erased.customer_id is null then open_spells.entry_evidence end as entry_evidence,
             case
-                when dim_customers.customer_id is not null
-                    then {{ segment_evidence_case('open_spells.segment_key', 'dim_customers') }}
+                when int_customer_profiles.customer_id is not null
+                    then {{ segment_evidence_case('open_spells.segment_key', 'int_customer_profiles') }}
             end as exit_evidence
         from open_spells
         left join int_segment_membership_states as current_states
             on open_spells.customer_id = current_states.customer_id
                 and open_spells.segment_key = current_states.segment_key
                 and open_spells.membership_state = current_states.membership_state
-        left join states_now
-            on open_spells.customer_id = states_now.customer_id
-                and open_spells.segment_key = states_now.segment_key
-        left join erased_customers
-            on open_spells.customer_id = erased_customers.customer_id
-        left join dim_customers
-            on open_spells.customer_id = dim_customers.customer_id
+        left join state_flags
+            on open_spells.customer_id = state_flags.customer_id
+                and open_spells.segment_key = state_flags.segment_key
+        left join int_customers_erased
+            on open_spells.customer_id = int_customers_erased.customer_id
+        left join int_customer_profiles
+            on open_spells.customer_id = int_customer_profiles.customer_id
         left join registry_segments
             on open_spells.segment_key = registry_segments.segment_key
-        left join latest_definitions
-            on open_spells.segment_key = latest_definitions.segment_key
-        left join previous_definitions
-            on open_spells.segment_key = previous_definitions.segment_key
+        left join int_segment_definitions_this_run
+            on open_spells.segment_key = int_segment_definitions_this_run.segment_key
         left join int_segment_rules_evaluated
             on open_spells.customer_id = int_segment_rules_evaluated.customer_id
                 and open_spells.segment_key = int_segment_rules_evaluated.segment_key
@@ -187,13 +158,14 @@ dim_customers as (  -- noqa: ST03
             {{ build_started_at() }} as opened_at,
             cast(null as {{ dbt.type_timestamp() }}) as closed_at,
             case
-                when previous_definitions.segment_key is null
-                    or previous_definitions.status != 'active' then 'segment_activated'
-                when previous_definitions.rule_hash != latest_definitions.rule_hash then 'rule_changed'
-                when current_states.membership_state = 'primary' and states_before.was_member then 'no_longer_outranked'
-                when current_states.membership_state != 'consent_blocked' and states_before.was_consent_blocked
+                when int_segment_definitions_this_run.previous_status is null
+                    or int_segment_definitions_this_run.previous_status != 'active' then 'segment_activated'
+                when int_segment_definitions_this_run.previous_rule_hash != int_segment_definitions_this_run.latest_rule_hash
+                    then 'rule_changed'
+                when current_states.membership_state = 'primary' and state_flags.was_member then 'no_longer_outranked'
+                when current_states.membership_state != 'consent_blocked' and state_flags.was_consent_blocked
                     then 'consent_granted'
-                when current_states.membership_state = 'consent_blocked' and states_before.was_member
+                when current_states.membership_state = 'consent_blocked' and state_flags.was_member
                     then 'consent_withdrawn'
                 else 'rule_matched'
             end as entry_reason,
@@ -206,13 +178,11 @@ dim_customers as (  -- noqa: ST03
             on current_states.customer_id = open_spells.customer_id
                 and current_states.segment_key = open_spells.segment_key
                 and current_states.membership_state = open_spells.membership_state
-        left join states_before
-            on current_states.customer_id = states_before.customer_id
-                and current_states.segment_key = states_before.segment_key
-        left join latest_definitions
-            on current_states.segment_key = latest_definitions.segment_key
-        left join previous_definitions
-            on current_states.segment_key = previous_definitions.segment_key
+        left join state_flags
+            on current_states.customer_id = state_flags.customer_id
+                and current_states.segment_key = state_flags.segment_key
+        left join int_segment_definitions_this_run
+            on current_states.segment_key = int_segment_definitions_this_run.segment_key
         where open_spells.customer_id is null
     ),
 
@@ -234,8 +204,8 @@ dim_customers as (  -- noqa: ST03
             cast(null as {{ dbt.type_string() }}) as entry_evidence,
             cast(null as {{ dbt.type_string() }}) as exit_evidence
         from recorded_spells
-        inner join erased_customers
-            on recorded_spells.customer_id = erased_customers.customer_id
+        inner join int_customers_erased
+            on recorded_spells.customer_id = int_customers_erased.customer_id
         where recorded_spells.valid_to_date is not null
             and (recorded_spells.entry_evidence is not null or recorded_spells.exit_evidence is not null)
     ),

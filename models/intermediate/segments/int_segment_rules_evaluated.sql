@@ -7,8 +7,8 @@
 
 with
 
-dim_customers as (
-    select * from {{ ref('dim_customers') }}
+int_customer_profiles as (
+    select * from {{ ref('int_customer_profiles') }}
 ),
 
 active_segments as (
@@ -26,8 +26,8 @@ customer_segment_pairs as (
         active_segments.segment_key,
         active_segments.segment_priority,
         active_segments.rule_hash,
-        dim_customers.*
-    from dim_customers
+        int_customer_profiles.*
+    from int_customer_profiles
     cross join active_segments
 ),
 

@@ -1,17 +1,18 @@
 -- One row per customer of dim_customers: the primary segment chosen by priority (lowest
--- number wins), every segment they belong to, and whether the default was applied and why.
+-- number wins, decided in int_segment_memberships), every segment they belong to, whether
+-- the default was applied and why, and whether the primary segment may be emailed.
 with
 
-fct_segment_memberships as (
-    select * from {{ ref('fct_segment_memberships') }}
+int_segment_memberships as (
+    select * from {{ ref('int_segment_memberships') }}
 ),
 
 int_segment_rules_evaluated as (
     select * from {{ ref('int_segment_rules_evaluated') }}
 ),
 
-dim_customers as (
-    select * from {{ ref('dim_customers') }}
+int_customer_profiles as (
+    select * from {{ ref('int_customer_profiles') }}
 ),
 
 active_segments as (
@@ -20,16 +21,15 @@ active_segments as (
     ) as registry_rows
 ),
 
--- One pass over the memberships: every segment in priority order, and the primary one
--- (the lowest priority number; priorities are unique in the registry). The primary
--- segment's attributes come from the registry, as the memberships' own do.
+-- One pass over the memberships: every segment in priority order, and the primary one.
+-- The primary segment's attributes come from the registry, as the memberships' own do.
 segment_labels as (
     select
         customer_id,
         {{ dbt.listagg('segment_key', "'|'", 'order by segment_priority') }} as segment_keys,
         cast(sum(case when is_default_segment then 0 else 1 end) as {{ dbt.type_bigint() }}) as matched_segment_count,
-        {{ first_non_null_by('segment_key', 'segment_priority') }} as primary_segment_key
-    from fct_segment_memberships
+        max(case when is_primary_segment then segment_key end) as primary_segment_key
+    from int_segment_memberships
     group by customer_id
 ),
 
@@ -58,7 +58,7 @@ rule_match_summary as (
 
 final as (
     select
-        dim_customers.customer_id,
+        int_customer_profiles.customer_id,
         customer_segments.primary_segment_key,
         customer_segments.primary_segment_name,
         customer_segments.primary_segment_priority,
@@ -72,9 +72,9 @@ final as (
             else 'matched_nothing'
         end as default_reason,
         customer_segments.primary_segment_channels,
-        dim_customers.has_email_consent,
+        int_customer_profiles.has_email_consent,
         coalesce(
-            dim_customers.has_email_consent
+            int_customer_profiles.has_email_consent
             and {{ dbt.position(
                 "',email,'",
                 dbt.concat(["','", 'customer_segments.primary_segment_channels', "','"])
@@ -82,11 +82,11 @@ final as (
             false
         ) as is_email_allowed,
         {{ as_of_date() }} as as_of_date
-    from dim_customers
+    from int_customer_profiles
     left join customer_segments
-        on dim_customers.customer_id = customer_segments.customer_id
+        on int_customer_profiles.customer_id = customer_segments.customer_id
     left join rule_match_summary
-        on dim_customers.customer_id = rule_match_summary.customer_id
+        on int_customer_profiles.customer_id = rule_match_summary.customer_id
 )
 
 select * from final

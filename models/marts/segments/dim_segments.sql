@@ -1,8 +1,8 @@
 -- One row per segment in the segment registry, whatever its status, with its size at as_of.
 with
 
-fct_segment_memberships as (
-    select * from {{ ref('fct_segment_memberships') }}
+int_segment_memberships as (
+    select * from {{ ref('int_segment_memberships') }}
 ),
 
 registry_rows as (
@@ -13,7 +13,7 @@ segment_sizes as (
     select
         segment_key,
         count(*) as member_count
-    from fct_segment_memberships
+    from int_segment_memberships
     group by segment_key
 ),
 

@@ -1,73 +1,25 @@
--- One row per customer per active segment they belong to at as_of (multi-label): every
--- rule match that passes the consent and completeness checks, plus the default segment
--- for customers left without any membership. Each row carries the profile values its
--- condition read (rule_evidence), so why a customer is in a segment is one query.
+-- One row per customer per active segment they belong to at as_of (multi-label), with the
+-- profile values the segment's condition read (rule_evidence): the public face of
+-- int_segment_memberships.
 with
 
-int_segment_rules_evaluated as (
-    select * from {{ ref('int_segment_rules_evaluated') }}
-),
-
-dim_customers as (
-    select * from {{ ref('dim_customers') }}
-),
-
-active_segments as (
-    select * from (
-        {{ segment_catalog_rows(statuses=['active']) }}
-    ) as registry_rows
-),
-
-rule_memberships as (
-    select
-        customer_id,
-        segment_key,
-        rule_evidence
-    from int_segment_rules_evaluated
-    where is_member
-),
-
-customers_with_membership as (
-    select distinct customer_id from rule_memberships
-),
-
-default_memberships as (
-    select
-        dim_customers.customer_id,
-        {{ segment_default('key') }} as segment_key,
-        {{ json_object_text(
-            segment_referenced_columns(segment_default('condition')), 'dim_customers'
-        ) }} as rule_evidence
-    from dim_customers
-    left join customers_with_membership
-        on dim_customers.customer_id = customers_with_membership.customer_id
-    where customers_with_membership.customer_id is null
-),
-
-all_memberships as (
-    select * from rule_memberships
-    union all
-    select * from default_memberships
+int_segment_memberships as (
+    select * from {{ ref('int_segment_memberships') }}
 ),
 
 final as (
     select
-        {{ dbt.hash(dbt.concat([
-            'all_memberships.customer_id', "'|'",
-            'all_memberships.segment_key',
-        ])) }} as segment_membership_id,
-        all_memberships.customer_id,
-        all_memberships.segment_key,
-        active_segments.segment_name,
-        active_segments.priority as segment_priority,
-        active_segments.parent_segment_key,
-        active_segments.is_default as is_default_segment,
-        active_segments.rule_hash,
-        all_memberships.rule_evidence,
-        {{ as_of_date() }} as as_of_date
-    from all_memberships
-    inner join active_segments
-        on all_memberships.segment_key = active_segments.segment_key
+        segment_membership_id,
+        customer_id,
+        segment_key,
+        segment_name,
+        segment_priority,
+        parent_segment_key,
+        is_default_segment,
+        rule_hash,
+        rule_evidence,
+        as_of_date
+    from int_segment_memberships
 )
 
 select * from final

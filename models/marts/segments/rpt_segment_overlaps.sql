@@ -2,20 +2,24 @@
 -- customers belong to both at as_of and what share of each segment that is.
 with
 
-fct_segment_memberships as (
-    select * from {{ ref('fct_segment_memberships') }}
-),
-
-dim_segments as (
-    select * from {{ ref('dim_segments') }}
+int_segment_memberships as (
+    select * from {{ ref('int_segment_memberships') }}
 ),
 
 active_segments as (
+    select segment_key from (
+        {{ segment_catalog_rows(statuses=['active']) }}
+    ) as registry_rows
+),
+
+segment_sizes as (
     select
-        segment_key,
-        member_count
-    from dim_segments
-    where status = 'active'
+        active_segments.segment_key,
+        cast(count(int_segment_memberships.customer_id) as {{ dbt.type_bigint() }}) as member_count
+    from active_segments
+    left join int_segment_memberships
+        on active_segments.segment_key = int_segment_memberships.segment_key
+    group by active_segments.segment_key
 ),
 
 segment_pairs as (
@@ -24,8 +28,8 @@ segment_pairs as (
         segment_b.segment_key as segment_b_key,
         segment_a.member_count as segment_a_member_count,
         segment_b.member_count as segment_b_member_count
-    from active_segments as segment_a
-    inner join active_segments as segment_b
+    from segment_sizes as segment_a
+    inner join segment_sizes as segment_b
         on segment_a.segment_key < segment_b.segment_key
 ),
 
@@ -34,8 +38,8 @@ shared_members as (
         membership_a.segment_key as segment_a_key,
         membership_b.segment_key as segment_b_key,
         count(*) as shared_customer_count
-    from fct_segment_memberships as membership_a
-    inner join fct_segment_memberships as membership_b
+    from int_segment_memberships as membership_a
+    inner join int_segment_memberships as membership_b
         on membership_a.customer_id = membership_b.customer_id
             and membership_a.segment_key < membership_b.segment_key
     group by membership_a.segment_key, membership_b.segment_key

@@ -2,23 +2,18 @@
 -- won on priority (lowest number) and the ones it overrode, in priority order.
 with
 
-fct_segment_memberships as (
-    select * from {{ ref('fct_segment_memberships') }}
+int_segment_memberships as (
+    select * from {{ ref('int_segment_memberships') }}
 ),
 
-dim_customer_segments as (
-    select * from {{ ref('dim_customer_segments') }}
-),
-
-overridden_memberships as (
+winning_memberships as (
     select
-        fct_segment_memberships.customer_id,
-        fct_segment_memberships.segment_key,
-        fct_segment_memberships.segment_priority
-    from fct_segment_memberships
-    inner join dim_customer_segments
-        on fct_segment_memberships.customer_id = dim_customer_segments.customer_id
-    where fct_segment_memberships.segment_key != dim_customer_segments.primary_segment_key
+        customer_id,
+        segment_key,
+        segment_priority,
+        as_of_date
+    from int_segment_memberships
+    where is_primary_segment
 ),
 
 overridden_summary as (
@@ -26,21 +21,22 @@ overridden_summary as (
         customer_id,
         {{ dbt.listagg('segment_key', "'|'", 'order by segment_priority') }} as overridden_segment_keys,
         count(*) as overridden_segment_count
-    from overridden_memberships
+    from int_segment_memberships
+    where not is_primary_segment
     group by customer_id
 ),
 
 final as (
     select
-        dim_customer_segments.customer_id,
-        dim_customer_segments.primary_segment_key as winning_segment_key,
-        dim_customer_segments.primary_segment_priority as winning_segment_priority,
+        winning_memberships.customer_id,
+        winning_memberships.segment_key as winning_segment_key,
+        winning_memberships.segment_priority as winning_segment_priority,
         overridden_summary.overridden_segment_keys,
         cast(overridden_summary.overridden_segment_count + 1 as {{ dbt.type_int() }}) as matched_segment_count,
-        dim_customer_segments.as_of_date
-    from dim_customer_segments
+        winning_memberships.as_of_date
+    from winning_memberships
     inner join overridden_summary
-        on dim_customer_segments.customer_id = overridden_summary.customer_id
+        on winning_memberships.customer_id = overridden_summary.customer_id
 )
 
 select * from final
