@@ -271,9 +271,26 @@ def segment_sql(registry_path: Path = REGISTRY) -> dict[str, str]:
     }
 
 
+def plausibility_rule(source_name: str, table: str, column: str) -> dict[str, Any]:
+    """One column's plausibility rule, from the `<source>_plausibility_rules` macro meta of
+    models/staging/<source>/_<source>__sources.yml, as the base models read it."""
+    path = REPO / "models" / "staging" / source_name / f"_{source_name}__sources.yml"
+    document = yaml.safe_load(path.read_text())
+    for macro in document.get("macros") or []:
+        if macro.get("name") == f"{source_name}_plausibility_rules":
+            return macro["meta"][table][column]
+    raise SystemExit(f"[benchmark] {path.name} has no {source_name}_plausibility_rules")
+
+
 def render_baseline(as_of: dt.date) -> str:
     variables = project_vars()
+    order_total = plausibility_rule("shop", "orders", "order_total")
+    birth_date = plausibility_rule("crm", "contacts", "birth_date")
     values = {
+        "clock_skew_allowance_minutes": str(int(variables["clock_skew_allowance_minutes"])),
+        "order_total_min": str(order_total["min"]),
+        "order_total_max": str(order_total["max"]),
+        "max_age_years": str(int(birth_date.get("max_age_years", 120))),
         "as_of": as_of.isoformat(),
         "as_of_cutoff": (as_of + dt.timedelta(days=1)).isoformat(),
         "business_started_on": str(variables["business_started_on"]),

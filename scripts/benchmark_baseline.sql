@@ -26,17 +26,28 @@
 -- stage: staging
 create schema if not exists baseline;
 
+-- A timestamp with a UTC offset outside -12:00..+14:00 is unusable, as in staging.
 create or replace temp macro parse_ts(value) as
-    cast(timezone('UTC', try_cast(trim(value) as timestamp with time zone)) as timestamp);
+    case
+        when not regexp_matches(
+            trim(value),
+            '\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?\s*'
+            || '(\+(1[5-9]|[2-9]\d)(:?\d{2})?|\+14:?(0[1-9]|[1-9]\d)|-(1[3-9]|[2-9]\d)(:?\d{2})?|-12:?(0[1-9]|[1-9]\d)|[+-]\d{2}:?[6-9]\d)'
+        )
+            then cast(timezone('UTC', try_cast(trim(value) as timestamp with time zone)) as timestamp)
+    end;
 create or replace temp macro clean(value) as nullif(trim(value), '');
 create or replace temp macro norm_email(value) as nullif(lower(trim(value)), '');
 create or replace temp macro bad_ts(parsed, loaded_at) as
     parsed is null
     or parsed < cast('{{business_started_on}}' as timestamp)
-    or parsed > loaded_at + interval 1 day;
+    or parsed > loaded_at + interval {{clock_skew_allowance_minutes}} minute;
 create or replace temp macro bad_email(value) as
     clean(value) is not null
     and not regexp_full_match(norm_email(value), '[^@\s]+@[^@\s]+\.[^@\s]+');
+-- An optional attribute that is implausible is nulled and the record kept, as in staging.
+create or replace temp macro email_or_null(value) as
+    case when not bad_email(value) then norm_email(value) end;
 
 -- staging: usable rows only, first delivery of each natural key by load order -----------
 
@@ -84,9 +95,10 @@ from (
     select
         clean(orders.order_id) as order_id,
         clean(orders.shop_customer_id) as shop_customer_id,
-        norm_email(orders.email) as email,
+        email_or_null(orders.email) as email,
         lower(trim(orders.order_status)) as order_status,
         try_cast(trim(orders.order_total) as decimal(18, 2)) as order_total,
+        try_cast(trim(orders.order_total) as decimal(38, 18)) as order_total_exact,
         rates.usd_per_unit,
         parse_ts(orders.ordered_at) as ordered_at,
         parse_ts(orders.updated_at) as updated_at,
@@ -106,8 +118,9 @@ where not coalesce(
     or bad_ts(updated_at, _loaded_at)
     or order_status not in ('placed', 'shipped', 'delivered', 'cancelled', 'refunded')
     or order_total is null
+    or order_total_exact not between {{order_total_min}} and {{order_total_max}}
+    or order_total_exact <> order_total
     or usd_per_unit is null
-    or bad_email(email_raw)
     or (shop_customer_id is null and email is null),
     false)
 qualify row_number() over (partition by order_id, updated_at order by _loaded_at, _source_file, _file_row_number) = 1;
@@ -119,14 +132,21 @@ from (
         clean(contact_id) as contact_id,
         clean(shop_customer_id) as shop_customer_id,
         clean(first_name) as first_name,
-        norm_email(email) as email,
+        email_or_null(email) as email,
         upper(clean(country_code)) as country_code,
         coalesce(case
             when lower(trim(is_test_account)) in ('true', 't', 'yes', 'y', '1') then true
             when lower(trim(is_test_account)) in ('false', 'f', 'no', 'n', '0') then false
         end, false) as is_test_account,
-        try_cast(trim(birth_date) as date) as birth_date,
-        parse_ts(signed_up_at) as signed_up_at,
+        case
+            when try_cast(trim(birth_date) as date)
+                between cast(parse_ts(updated_at) as date) - interval {{max_age_years}} year
+                and cast(parse_ts(updated_at) as date)
+                then try_cast(trim(birth_date) as date)
+        end as birth_date,
+        case
+            when not bad_ts(parse_ts(signed_up_at), _loaded_at) then parse_ts(signed_up_at)
+        end as signed_up_at,
         parse_ts(updated_at) as updated_at,
         email as email_raw,
         birth_date as birth_date_raw,
@@ -138,9 +158,6 @@ from (
 where not coalesce(
     contact_id is null
     or bad_ts(updated_at, _loaded_at)
-    or bad_email(email_raw)
-    or (clean(birth_date_raw) is not null and birth_date is null)
-    or (clean(signed_up_at_raw) is not null and signed_up_at is null)
     or (clean(is_test_account_raw) is not null
         and lower(trim(is_test_account_raw)) not in ('true', 't', 'yes', 'y', '1', 'false', 'f', 'no', 'n', '0')),
     false)
@@ -227,7 +244,7 @@ from (
     select
         clean(erasure_request_id) as erasure_request_id,
         clean(contact_id) as contact_id,
-        norm_email(email) as email,
+        email_or_null(email) as email,
         parse_ts(requested_at) as requested_at,
         email as email_raw,
         _loaded_at, _source_file, _file_row_number
@@ -236,7 +253,6 @@ from (
 where not coalesce(
     erasure_request_id is null
     or (email is null and contact_id is null)
-    or bad_email(email_raw)
     or bad_ts(requested_at, _loaded_at),
     false)
 qualify row_number() over (partition by erasure_request_id order by _loaded_at, _source_file, _file_row_number) = 1;
