@@ -19,19 +19,11 @@
     'cus_' || hash('<type>:<value>') of the representative, so the same evidence always
     yields the same ids.
 
-    Incremental runs relabel only the components that changed. Each row keeps what its
-    identifier looked like when labelled: first_seen_at, its number of stitching
-    neighbours and a fingerprint of their set (set_fingerprint). An identifier is changed
-    when one of these differs now, when it was stored and is now blocked or gone, or when
-    it is new and could belong to a customer (person-level, or with a neighbour). A
-    component after the change consists of changed identifiers and whole stored customers
-    of changed identifiers: a path from a changed identifier either follows edges that
-    already existed, which stay inside one stored customer, or an edge that is new, whose
-    two ends both changed. So the run labels the changed identifiers and every identifier
-    of their stored customers, with the same rounds, and the replace_keys strategy
-    replaces those customers' rows (a key-only row per stored customer clears one that
-    no longer exists). Moving as_of back needs --full-refresh, as for every incremental
-    model.
+    Incremental runs label only the identifiers of int_identifiers_relabelled_this_run
+    (every unblocked identifier on a full run): changed identifiers and whole stored
+    customers of them, so whole components. The replace_keys strategy replaces those
+    customers' rows (a key-only row per stored customer clears one that no longer
+    exists). Moving as_of back needs --full-refresh, as for every incremental model.
 -#}
 {{
     config(
@@ -43,204 +35,26 @@
     )
 }}
 
-{#- A table built before this model was incremental has no fingerprints to compare. -#}
-{%- if is_incremental() and execute and model.resource_type != 'unit_test' %}
-    {%- set stored_columns = adapter.get_columns_in_relation(this) | map(attribute='name') | map('lower') | list %}
-    {%- if 'neighbour_fingerprint' not in stored_columns %}
-        {{ exceptions.raise_compiler_error(
-            this ~ " was built before identity resolution became incremental and has no"
-            ~ " neighbour_count or neighbour_fingerprint to compare with. Run once:"
-            ~ " dbt run --full-refresh --select int_identifiers_resolved_to_customers"
-        ) }}
-    {%- endif %}
-{%- endif %}
 {%- set rounds = var('identity_label_propagation_rounds', 5) | int %}
 {%- set representative_hash = dbt.hash(dbt.concat(['identifier_type', "':'", 'identifier_value'])) %}
 with
 
--- Read twice below (each side of a pair), two columns each time: inlined, not held whole.
-int_identity_observations as {{ not_materialized() }} (
-    select * from {{ ref('int_identity_observations') }}
+int_identifiers_relabelled_this_run as (
+    select * from {{ ref('int_identifiers_relabelled_this_run') }}
 ),
 
--- Read twice in an incremental run (fingerprints, then the edges to label): inlined.
-int_identity_edges as {{ not_materialized() }} (
+int_identity_edges as (
     select * from {{ ref('int_identity_edges') }}
 ),
 
-int_identity_blocked_identifiers as (
-    select * from {{ ref('int_identity_blocked_identifiers') }}
-),
-
-observed_identifiers as (
+graph_identifiers as (
     select
         identifier_type,
         identifier_value,
         first_seen_at
-    from int_identity_observations
-
-    union all
-
-    select
-        linked_identifier_type as identifier_type,
-        linked_identifier_value as identifier_value,
-        first_seen_at
-    from int_identity_observations
-    where linked_identifier_value is not null
+    from int_identifiers_relabelled_this_run
+    where is_current
 ),
-
-identifiers as (
-    select
-        identifier_type,
-        identifier_value,
-        min(first_seen_at) as first_seen_at
-    from observed_identifiers
-    group by
-        identifier_type,
-        identifier_value
-),
-
-unblocked_identifiers as (
-    select
-        identifiers.identifier_type,
-        identifiers.identifier_value,
-        identifiers.first_seen_at
-    from identifiers
-    left join int_identity_blocked_identifiers
-        on identifiers.identifier_type = int_identity_blocked_identifiers.identifier_type
-            and identifiers.identifier_value = int_identity_blocked_identifiers.identifier_value
-    where int_identity_blocked_identifiers.identifier_value is null
-),
-
-{% if is_incremental() %}
-
-    -- The stitching edges as text, once per pair however many sources link it (the
-    -- fingerprint needs distinct neighbours). An edge touching a blocked identifier is
-    -- dropped, so both ends of every pair are unblocked.
-    stitching_pairs as (
-        select distinct
-            identifier_type,
-            identifier_value,
-            linked_identifier_type,
-            linked_identifier_value
-        from int_identity_edges
-        where not is_dropped
-    ),
-
-    directed_pairs as (
-        select
-            identifier_type,
-            identifier_value,
-            linked_identifier_type,
-            linked_identifier_value
-        from stitching_pairs
-
-        union all
-
-        select
-            linked_identifier_type as identifier_type,
-            linked_identifier_value as identifier_value,
-            identifier_type as linked_identifier_type,
-            identifier_value as linked_identifier_value
-        from stitching_pairs
-    ),
-
-    neighbourhoods as (
-        select
-            identifier_type,
-            identifier_value,
-            count(*) as neighbour_count,
-            {{ set_fingerprint(key_hash(['linked_identifier_type', 'linked_identifier_value'])) }}
-                as neighbour_fingerprint
-        from directed_pairs
-        group by
-            identifier_type,
-            identifier_value
-    ),
-
-    -- Every identifier that may belong to a customer, as it looks now.
-    current_identifiers as (
-        select
-            unblocked_identifiers.identifier_type,
-            unblocked_identifiers.identifier_value,
-            unblocked_identifiers.first_seen_at,
-            coalesce(neighbourhoods.neighbour_count, 0) as neighbour_count,
-            coalesce(neighbourhoods.neighbour_fingerprint, 0) as neighbour_fingerprint
-        from unblocked_identifiers
-        left join neighbourhoods
-            on unblocked_identifiers.identifier_type = neighbourhoods.identifier_type
-                and unblocked_identifiers.identifier_value = neighbourhoods.identifier_value
-    ),
-
-    stored_identifiers as (
-        select
-            identifier_type,
-            identifier_value,
-            customer_id,
-            first_seen_at,
-            neighbour_count,
-            neighbour_fingerprint
-        from {{ this }}
-    ),
-
-    compared_identifiers as (
-        select
-            coalesce(current_identifiers.identifier_type, stored_identifiers.identifier_type) as identifier_type,
-            coalesce(current_identifiers.identifier_value, stored_identifiers.identifier_value) as identifier_value,
-            stored_identifiers.customer_id as stored_customer_id,
-            current_identifiers.identifier_value is not null as is_current,
-            case
-                when current_identifiers.identifier_value is null
-                    then true
-                when stored_identifiers.identifier_value is null
-                    then current_identifiers.identifier_type in ({{ identity_person_level_types() }})
-                    or current_identifiers.neighbour_count > 0
-                else current_identifiers.first_seen_at <> stored_identifiers.first_seen_at
-                    or current_identifiers.neighbour_count <> stored_identifiers.neighbour_count
-                    or current_identifiers.neighbour_fingerprint <> stored_identifiers.neighbour_fingerprint
-            end as has_changed
-        from current_identifiers
-        full outer join stored_identifiers
-            on current_identifiers.identifier_type = stored_identifiers.identifier_type
-                and current_identifiers.identifier_value = stored_identifiers.identifier_value
-    ),
-
-    changed_customers as (
-        select distinct stored_customer_id as customer_id
-        from compared_identifiers
-        where has_changed
-            and stored_customer_id is not null
-    ),
-
-    relabelled_identifiers as (
-        select
-            compared_identifiers.identifier_type,
-            compared_identifiers.identifier_value
-        from compared_identifiers
-        left join changed_customers
-            on compared_identifiers.stored_customer_id = changed_customers.customer_id
-        where compared_identifiers.is_current
-            and (compared_identifiers.has_changed or changed_customers.customer_id is not null)
-    ),
-
-    graph_identifiers as (
-        select
-            current_identifiers.identifier_type,
-            current_identifiers.identifier_value,
-            current_identifiers.first_seen_at
-        from current_identifiers
-        inner join relabelled_identifiers
-            on current_identifiers.identifier_type = relabelled_identifiers.identifier_type
-                and current_identifiers.identifier_value = relabelled_identifiers.identifier_value
-    ),
-
-{% else %}
-
-    graph_identifiers as (
-        select * from unblocked_identifiers
-    ),
-
-{% endif %}
 
 numbered_identifiers as (
     select
@@ -479,6 +293,12 @@ labelled_customers as (
 
     -- One key-only row per stored customer relabelled, so a customer that no longer
     -- exists loses its rows.
+    relabelled_customers as (
+        select distinct stored_customer_id as customer_id
+        from int_identifiers_relabelled_this_run
+        where stored_customer_id is not null
+    ),
+
     final as (
         select * from labelled_customers
 
@@ -493,7 +313,7 @@ labelled_customers as (
             cast(null as {{ dbt.type_bigint() }}) as neighbour_count,
             -- untyped: it takes the type set_fingerprint gives on this engine
             null as neighbour_fingerprint
-        from changed_customers
+        from relabelled_customers
     )
 
 {% else %}
