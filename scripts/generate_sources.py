@@ -37,23 +37,20 @@ from synthetic_sources.config import (  # noqa: E402
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    def positive_int(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-        if value < 1:
-            raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-        return value
+    def whole_number(minimum: int, below_minimum: str):
+        """An argument type: a whole number of at least ``minimum``."""
+        def parse(text: str) -> int:
+            try:
+                value = int(text)
+            except ValueError:
+                raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+            if value < minimum:
+                raise argparse.ArgumentTypeError(f"{below_minimum}, got {value}")
+            return value
+        return parse
 
-    def seed(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-        if value < 0:
-            raise argparse.ArgumentTypeError(f"must not be negative, got {value}")
-        return value
+    positive_int = whole_number(1, "must be at least 1")
+    seed = whole_number(0, "must not be negative")
 
     def rate(text: str) -> float:
         try:
