@@ -81,12 +81,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--increment", action="store_true",
                         help="write only the landing date after the newest one in --out, in the "
                              "world --out was generated for (--end-date, if given, must describe it)")
-    parser.add_argument("--malformed-rate", type=rate, default=DEFAULT_MALFORMED_RATE,
-                        help="share of rows with a malformed value (default %(default)s)")
-    parser.add_argument("--duplicate-rate", type=rate, default=DEFAULT_DUPLICATE_RATE,
-                        help="share of rows delivered a second time (default %(default)s)")
-    parser.add_argument("--late-rate", type=rate, default=DEFAULT_LATE_RATE,
-                        help="share of rows landing 1-3 days after they happened (default %(default)s)")
+    for flag, default, share in (
+        ("--malformed-rate", DEFAULT_MALFORMED_RATE, "share of rows with a malformed value"),
+        ("--duplicate-rate", DEFAULT_DUPLICATE_RATE, "share of rows delivered a second time"),
+        ("--late-rate", DEFAULT_LATE_RATE, "share of rows landing 1-3 days after they happened"),
+    ):
+        parser.add_argument(flag, type=rate, default=default, help=f"{share} (default %(default)s)")
     args = parser.parse_args(argv)
     if args.days > 3660:
         parser.error("--days must be at most 3660")
