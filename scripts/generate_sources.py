@@ -37,23 +37,20 @@ from synthetic_sources.config import (  # noqa: E402
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    def positive_int(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-        if value < 1:
-            raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-        return value
+    def whole_number(minimum: int, below_minimum: str):
+        """An argument type: a whole number of at least ``minimum``."""
+        def parse(text: str) -> int:
+            try:
+                value = int(text)
+            except ValueError:
+                raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+            if value < minimum:
+                raise argparse.ArgumentTypeError(f"{below_minimum}, got {value}")
+            return value
+        return parse
 
-    def seed(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-        if value < 0:
-            raise argparse.ArgumentTypeError(f"must not be negative, got {value}")
-        return value
+    positive_int = whole_number(1, "must be at least 1")
+    seed = whole_number(0, "must not be negative")
 
     def rate(text: str) -> float:
         try:
@@ -84,12 +81,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--increment", action="store_true",
                         help="write only the landing date after the newest one in --out, in the "
                              "world --out was generated for (--end-date, if given, must describe it)")
-    parser.add_argument("--malformed-rate", type=rate, default=DEFAULT_MALFORMED_RATE,
-                        help="share of rows with a malformed value (default %(default)s)")
-    parser.add_argument("--duplicate-rate", type=rate, default=DEFAULT_DUPLICATE_RATE,
-                        help="share of rows delivered a second time (default %(default)s)")
-    parser.add_argument("--late-rate", type=rate, default=DEFAULT_LATE_RATE,
-                        help="share of rows landing 1-3 days after they happened (default %(default)s)")
+    for flag, default, share in (
+        ("--malformed-rate", DEFAULT_MALFORMED_RATE, "share of rows with a malformed value"),
+        ("--duplicate-rate", DEFAULT_DUPLICATE_RATE, "share of rows delivered a second time"),
+        ("--late-rate", DEFAULT_LATE_RATE, "share of rows landing 1-3 days after they happened"),
+    ):
+        parser.add_argument(flag, type=rate, default=default, help=f"{share} (default %(default)s)")
     args = parser.parse_args(argv)
     if args.days > 3660:
         parser.error("--days must be at most 3660")

@@ -55,6 +55,7 @@ import duckdb
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from folders import create_parent_folder  # noqa: E402
 from landing_contract import (  # noqa: E402
     LANDING_FILE_SUFFIXES,
     LANDING_TABLES,
@@ -168,12 +169,7 @@ def raw_table_sql(table: LandingTable) -> str:
 
 
 def connect(database: Path) -> duckdb.DuckDBPyConnection:
-    try:
-        database.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise DatabaseUnavailable(
-            f"cannot create the folder of database {database}: {exc}"
-        ) from None
+    create_parent_folder(database, DatabaseUnavailable, f"folder of database {database}")
     try:
         con = duckdb.connect(str(database))
     except duckdb.IOException as exc:

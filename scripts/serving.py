@@ -31,6 +31,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+from folders import create_parent_folder
+
 SERVING_ENV_VAR = "SEGMENTS_SERVING_PATH"
 DEFAULT_SERVING_NAME = "serving.duckdb"
 PUBLISH_LOG_TABLE = "publish_log"
@@ -97,12 +99,7 @@ def stage_path(path: Path) -> Path:
 def prepare_stage(stage: Path) -> None:
     """Create the stage file's folder and remove what interrupted publishes left there:
     this stage file, and the stage files of processes that no longer run."""
-    try:
-        stage.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise ServingPathError(
-            f"cannot create the serving folder {stage.parent}: {exc.strerror or exc}"
-        ) from None
+    create_parent_folder(stage, ServingPathError, f"serving folder {stage.parent}")
     prefix = stage.name.rsplit("-", 1)[0] + "-"
     for leftover in stage.parent.glob(f"{glob_escape(prefix)}*"):
         pid = leftover.name[len(prefix):].removesuffix(".wal")

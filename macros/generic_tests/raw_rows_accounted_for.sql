@@ -29,7 +29,24 @@
     from {{ model }}
     {%- endif -%}
 {%- endset -%}
-{%- set lookup_earlier_keys = windowed and usable_rows_loaded_before(base_model, window_start_sql) -%}
+{#- Whether the base model has a usable row loaded at or before the window start, asked
+    with a one-row probe while executing only; at parse time, or before the base model is
+    built (`dbt compile`, `dbt docs generate` on a new warehouse), the answer is yes, which
+    keeps the lookup of earlier keys: never wrong, only slower. -#}
+{%- set lookup_earlier_keys = windowed -%}
+{%- if windowed and execute and load_relation(base_model) is not none -%}
+    {%- set probe -%}
+        select count(*) as row_count
+        from (
+            select 1 as found
+            from {{ base_model }}
+            where quarantine_reason is null
+                and _loaded_at <= (select loaded_after from ({{ window_start_sql }}) as window_start)
+            limit 1
+        ) as earlier_usable_row
+    {%- endset -%}
+    {%- set lookup_earlier_keys = run_query(probe).columns[0].values()[0] | int > 0 -%}
+{%- endif -%}
 with
 
 {% if windowed -%}
@@ -132,25 +149,3 @@ cross join quarantined_rows
 where raw_rows.row_count
     <> staged_rows.row_count + duplicate_rows.row_count + quarantined_rows.row_count
 {% endtest %}
-
-{#- Whether the base model has a usable row loaded at or before the window start
-    (`window_start_sql` selects it as `loaded_after`). Asked while executing only; at parse
-    time, or before the base model is built (`dbt compile`, `dbt docs generate` on a new
-    warehouse), the answer is true, which keeps the lookup of earlier keys: never wrong,
-    only slower. -#}
-{% macro usable_rows_loaded_before(base_model, window_start_sql) -%}
-    {%- if not execute or load_relation(base_model) is none -%}
-        {{ return(true) }}
-    {%- endif -%}
-    {%- set probe -%}
-        select count(*) as row_count
-        from (
-            select 1 as found
-            from {{ base_model }}
-            where quarantine_reason is null
-                and _loaded_at <= (select loaded_after from ({{ window_start_sql }}) as window_start)
-            limit 1
-        ) as earlier_usable_row
-    {%- endset -%}
-    {{ return(run_query(probe).columns[0].values()[0] | int > 0) }}
-{%- endmacro %}

@@ -8,9 +8,49 @@
     {%- if not execute -%}
         {{ return('') }}
     {%- endif -%}
-    {%- set relations = serving_relations() -%}
+    {#- The relations analysts and activation read: every model built in a schema of the
+        var serving_schemas (the marts, reports included), in a stable order. -#}
+    {%- set schemas = var('serving_schemas', ['marts']) -%}
+    {%- set relations = [] -%}
+    {%- for node in graph.nodes.values() | sort(attribute='unique_id') -%}
+        {%- if node.resource_type == 'model' and node.config.enabled
+            and node.config.materialized != 'ephemeral' and node.schema in schemas -%}
+            {%- do relations.append(api.Relation.create(
+                database=node.database, schema=node.schema, identifier=node.alias)) -%}
+        {%- endif -%}
+    {%- endfor -%}
     {%- if results is not none -%}
-        {%- set blocker = serving_publish_blocker(results) -%}
+        {#- Why the run's results may not be published (empty when they may): only a `dbt
+            build` that ran its data tests, built a serving model, and in which every node
+            passed. -#}
+        {%- set arguments = invocation_args_dict -%}
+        {%- set command = arguments.get('which') -%}
+        {%- set excluded = arguments.get('exclude_resource_types') or [] -%}
+        {%- set included = arguments.get('resource_types') or [] -%}
+        {%- set blocker = '' -%}
+        {%- if command != 'build' -%}
+            {%- set blocker = 'only `dbt build` publishes (it runs the data tests); this was `dbt ' ~ command ~ '`' -%}
+        {%- elif arguments.get('empty') or arguments.get('sample') -%}
+            {%- set blocker = 'an --empty or --sample build holds no complete data' -%}
+        {%- elif 'test' in excluded or (included and 'test' not in included) -%}
+            {%- set blocker = 'the data tests were excluded' -%}
+        {%- else -%}
+            {%- set not_passed = [] -%}
+            {%- set serving_built = [] -%}
+            {%- for result in results -%}
+                {%- if result.status not in ('success', 'pass', 'warn', 'no-op') -%}
+                    {%- do not_passed.append(result.node.name ~ ' (' ~ result.status ~ ')') -%}
+                {%- elif result.node.resource_type == 'model' and result.node.schema in schemas -%}
+                    {%- do serving_built.append(result.node.name) -%}
+                {%- endif -%}
+            {%- endfor -%}
+            {%- if not_passed -%}
+                {%- set blocker = not_passed | length ~ ' node(s) did not pass, first ' ~ not_passed[0]
+                    ~ '; analysts keep the last published data' -%}
+            {%- elif not serving_built -%}
+                {%- set blocker = 'this build built no model of the serving schemas' -%}
+            {%- endif -%}
+        {%- endif -%}
         {%- if blocker -%}
             {{ log('Serving database not published: ' ~ blocker, info=true) }}
             {{ return('') }}

@@ -24,10 +24,11 @@
     {%- set has_plugin = serving_fetch_value(
         "select count(*) from duckdb_functions() where function_name = 'segments_serving_path'") -%}
     {%- if has_plugin == 0 -%}
-        {{ return(serving_error_sql(
+        {#- SQL that fails with one line (DuckDB's error()), for the hook to report. -#}
+        {{ return('select error(' ~ serving_literal(
             'Publishing the serving database needs the serving_plugin dbt-duckdb plugin: add '
             ~ '`module_paths: [scripts]` and `plugins: [{module: serving_plugin}]` to the profile '
-            ~ '(as profiles.yml does)')) }}
+            ~ '(as profiles.yml does)') ~ ')') }}
     {%- endif -%}
     {#- Queried outside a transaction (not adapter.get_relation): the publish attaches and
         writes a second database, which a transaction that wrote the warehouse cannot. -#}
@@ -45,7 +46,7 @@
         {%- set message = 'Serving database not published: '
             ~ (missing | join(', ') ~ ' not built yet' if missing else 'no serving relations') -%}
         {%- if explicit -%}
-            {{ return(serving_error_sql(message)) }}
+            {{ return('select error(' ~ serving_literal(message) ~ ')') }}
         {%- endif -%}
         {{ log(message, info=true) }}
         {{ return('') }}
@@ -84,7 +85,25 @@
         {%- do statements.append('create table ' ~ stage_db ~ '.' ~ relation.schema ~ '.'
             ~ relation.identifier ~ ' as select * from ' ~ relation) -%}
     {%- endfor -%}
-    {%- do statements.extend(serving_comment_statements(relations, stage_db)) -%}
+    {#- The warehouse's table and column descriptions (persist_docs), carried over to the
+        copies. -#}
+    {%- for relation in relations -%}
+        {%- set copy = stage_db ~ '.' ~ relation.schema ~ '.' ~ relation.identifier -%}
+        {%- set in_relation = 'database_name = ' ~ serving_literal(relation.database)
+            ~ ' and schema_name = ' ~ serving_literal(relation.schema)
+            ~ ' and table_name = ' ~ serving_literal(relation.identifier) ~ ' and comment is not null' -%}
+        {%- set response, tables = adapter.execute(
+            'select comment from duckdb_tables() where ' ~ in_relation, auto_begin=false, fetch=true) -%}
+        {%- for row in tables.rows -%}
+            {%- do statements.append('comment on table ' ~ copy ~ ' is ' ~ serving_literal(row[0])) -%}
+        {%- endfor -%}
+        {%- set response, columns = adapter.execute(
+            'select column_name, comment from duckdb_columns() where ' ~ in_relation, auto_begin=false, fetch=true) -%}
+        {%- for row in columns.rows -%}
+            {%- do statements.append('comment on column ' ~ copy ~ '."' ~ row[0] | replace('"', '""')
+                ~ '" is ' ~ serving_literal(row[1])) -%}
+        {%- endfor -%}
+    {%- endfor -%}
     {%- do statements.append(
         'create or replace temp table segments_serving_new_publish as select
             coalesce((select max(publish_number) from ops.serving_publishes), 0) + 1 as publish_number,

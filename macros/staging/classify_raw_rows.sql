@@ -145,14 +145,20 @@ classified as (
     keys in the new loads, besides the new loads themselves, and the model classifies it
     with `classify_raw_rows(..., whole_keys=true)`. -#}
 {% macro raw_rows_to_classify(relation, first_key_column, keys_to_reclassify=none) -%}
-{%- set loaded_through = high_water_marks({'loaded_through': 'max(_loaded_at)'}).loaded_through if is_incremental() -%}
+{#- The source filter of an incremental run: only rows loaded after the newest row the
+    model already holds (a literal from `high_water_marks`, read once per run). Empty on a
+    full build. -#}
+{%- set only_new_loads = '' -%}
+{%- if is_incremental() -%}
+    {%- set only_new_loads = '\n    where _loaded_at > ' ~ high_water_marks({'loaded_through': 'max(_loaded_at)'}).loaded_through -%}
+{%- endif -%}
 {%- set whole_keys = keys_to_reclassify is not none and is_incremental() -%}
 {%- set raw_rows = 'batch_raw_rows' if whole_keys else relation -%}
 {%- if whole_keys %}
 reclassified_keys as (
     select {{ clean_text(first_key_column) }} as raw_key
     from {{ relation }}
-    {{- only_new_loads(loaded_through) }}
+    {{- only_new_loads }}
 
     union
 
@@ -163,7 +169,7 @@ reclassified_keys as (
 batch_raw_rows as (
     select *
     from {{ relation }}
-    {{- only_new_loads(loaded_through) }}
+    {{- only_new_loads }}
         or {{ clean_text(first_key_column) }} in (select reclassified_keys.raw_key from reclassified_keys)
 ),
 {% endif %}
@@ -171,7 +177,7 @@ batch_raw_rows as (
 repeated_raw_keys as (
     select {{ raw_key_hash }} as raw_key_hash
     from {{ raw_rows }}
-    {{- only_new_loads(loaded_through) if not whole_keys }}
+    {{- only_new_loads if not whole_keys }}
     group by {{ raw_key_hash }}
     having count(*) > 1
 ),
@@ -183,16 +189,6 @@ source as {{ not_materialized() }} (
     from {{ raw_rows }} as raw_rows
     left join repeated_raw_keys
         on {{ raw_key_hash }} = repeated_raw_keys.raw_key_hash
-    {{- only_new_loads(loaded_through) if not whole_keys }}
+    {{- only_new_loads if not whole_keys }}
 )
 {%- endmacro %}
-
-{#- The source filter of an incremental base model: only rows loaded after the newest
-    row the model already holds (`loaded_through`, a literal from `high_water_marks`, read
-    once per run). Empty on a full build. -#}
-{% macro only_new_loads(loaded_through) -%}
-    {%- if is_incremental() %}
-    where _loaded_at > {{ loaded_through }}
-    {%- endif %}
-{%- endmacro %}
-

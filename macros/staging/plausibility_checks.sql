@@ -25,46 +25,22 @@
     {{ quarantine_when_missing(raw_column) }}
     {%- endif -%}
     {%- if rules.kind == 'number' %}
-    {{ _number_checks(column_name, rules) }}
-    {%- elif rules.kind == 'timestamp' %}
-    {{ _timestamp_checks(column_name, rules) }}
-    {%- elif rules.kind == 'birth_date' %}
-    {{ _birth_date_checks(column_name, rules) }}
-    {%- elif rules.kind == 'email' %}
-    {{ quarantine_when_invalid_email(raw_column) }}
-    {%- elif rules.kind == 'phone' %}
-    when {{ clean_text(raw_column) }} is not null
-        and not {{ matches_pattern('trim(' ~ raw_column ~ ')', "\\+?[0-9][0-9 ().-]{5,22}[0-9]") }}
-        then 'invalid_{{ column_name }}'
-    {%- endif -%}
-{%- endmacro %}
-
-{#- The landed number read exactly (38 digits, 18 of them decimals), before it is fitted
-    to the column's type, so out-of-bounds and rounded values can be told apart. -#}
-{% macro exact_number(raw_column) -%}
-    {{ parse_number(raw_column, 'decimal(38, 18)') }}
-{%- endmacro %}
-
-{% macro _number_checks(column_name, rules) -%}
-    {%- set exact = exact_number(column_name ~ '_raw') -%}
-    {%- set whole = rules.data_type | lower | replace(' ', '') in ['bigint', 'int8', 'long', 'integer', 'int', 'int4'] -%}
-    when {{ clean_text(column_name ~ '_raw') }} is not null and {{ exact }} is null
+    {%- set exact = exact_number(raw_column) -%}
+    {%- set whole = rules.data_type | lower | replace(' ', '') in ['bigint', 'int8', 'long', 'integer', 'int', 'int4'] %}
+    when {{ clean_text(raw_column) }} is not null and {{ exact }} is null
         then 'unparseable_{{ column_name }}'
     when {{ exact }} < {{ rules.min }} then '{{ column_name }}_below_plausible_min'
     when {{ exact }} > {{ rules.max }} then '{{ column_name }}_above_plausible_max'
     when {{ exact }} <> cast({{ exact }} as {{ rules.data_type }})
         then '{{ "fractional_" ~ column_name if whole else column_name ~ "_too_precise" }}'
-{%- endmacro %}
-
-{% macro _timestamp_checks(column_name, rules) -%}
-    {%- set raw_column = column_name ~ '_raw' -%}
+    {%- elif rules.kind == 'timestamp' %}
     {#- Date and time, then a numeric UTC offset outside -12:00..+14:00 (hours past the
         range, minutes past an end of it, or minutes of 60 and more): one pattern, read
         once per row. -#}
     {%- set date_time = "\\d{4}-\\d{2}-\\d{2}[T ]\\d{2}:\\d{2}(:\\d{2}(\\.\\d+)?)?\\s*" -%}
     {%- set offset_out_of_range = "(\\+(1[5-9]|[2-9]\\d)(:?\\d{2})?|\\+14:?(0[1-9]|[1-9]\\d)"
         ~ "|-(1[3-9]|[2-9]\\d)(:?\\d{2})?|-12:?(0[1-9]|[1-9]\\d)|[+-]\\d{2}:?[6-9]\\d)" -%}
-    {%- set not_before = rules.get('not_before') or var('business_started_on') -%}
+    {%- set not_before = rules.get('not_before') or var('business_started_on') %}
     when {{ matches_pattern('trim(' ~ raw_column ~ ')', date_time ~ offset_out_of_range) }}
         then '{{ column_name }}_utc_offset_out_of_range'
     {{ quarantine_when_unparseable(raw_column, column_name) }}
@@ -72,18 +48,23 @@
         then '{{ column_name }}_before_business_start'
     when {{ column_name }} > {{ dbt.dateadd('minute', var('clock_skew_allowance_minutes') | int, '_loaded_at') }}
         then '{{ column_name }}_in_future'
-{%- endmacro %}
-
-{% macro _birth_date_checks(column_name, rules) -%}
+    {%- elif rules.kind == 'birth_date' %}
     {%- set measured_at = rules.get('measured_at') or '_loaded_at' -%}
     {%- set min_age = rules.get('min_age_years', 0) | int -%}
-    {%- set max_age = rules.get('max_age_years', 120) | int -%}
-    {{ quarantine_when_unparseable(column_name ~ '_raw', column_name) }}
+    {%- set max_age = rules.get('max_age_years', 120) | int %}
+    {{ quarantine_when_unparseable(raw_column, column_name) }}
     when {{ column_name }} > cast({{ measured_at }} as date) then '{{ column_name }}_in_future'
     when {{ column_name }} < {{ dbt.dateadd('year', -1 * max_age, 'cast(' ~ measured_at ~ ' as date)') }}
         then '{{ column_name }}_age_above_plausible_max'
     {%- if min_age > 0 %}
     when {{ column_name }} > {{ dbt.dateadd('year', -1 * min_age, 'cast(' ~ measured_at ~ ' as date)') }}
         then '{{ column_name }}_age_below_plausible_min'
+    {%- endif -%}
+    {%- elif rules.kind == 'email' %}
+    {{ quarantine_when_invalid_email(raw_column) }}
+    {%- elif rules.kind == 'phone' %}
+    when {{ clean_text(raw_column) }} is not null
+        and not {{ matches_pattern('trim(' ~ raw_column ~ ')', "\\+?[0-9][0-9 ().-]{5,22}[0-9]") }}
+        then 'invalid_{{ column_name }}'
     {%- endif -%}
 {%- endmacro %}

@@ -34,7 +34,19 @@
                 "Column " ~ column_name ~ " of source " ~ source_name ~ "." ~ table_name
                 ~ ": a number declares its " ~ required) }}
         {%- endfor -%}
-        {%- set integer_digits = _integer_digits_of(rules.data_type) -%}
+        {#- Digits before the decimal point the type holds: p - s of decimal(p, s), 18 for
+            bigint (its limit is about 9.2e18), 9 for integer. -#}
+        {%- set type_text = rules.data_type | lower | replace(' ', '') -%}
+        {%- set decimal_match = modules.re.match('^(decimal|numeric)\\((\\d+),(\\d+)\\)$', type_text) -%}
+        {%- if decimal_match -%}
+            {%- set integer_digits = decimal_match.group(2) | int - decimal_match.group(3) | int -%}
+        {%- elif type_text in ['bigint', 'int8', 'long'] -%}
+            {%- set integer_digits = 18 -%}
+        {%- elif type_text in ['integer', 'int', 'int4'] -%}
+            {%- set integer_digits = 9 -%}
+        {%- else -%}
+            {{ exceptions.raise_compiler_error("plausibility rules: unsupported numeric type " ~ rules.data_type) }}
+        {%- endif -%}
         {%- set largest = [rules.min | abs, rules.max | abs] | max -%}
         {#- Sums and products of plausible values (line amounts, conversions, lifetime
             revenue) must still fit the type: the bounds keep six digits of headroom. -#}
@@ -46,44 +58,4 @@
         {%- endif -%}
     {%- endif -%}
     {{ return(rules) }}
-{%- endmacro %}
-
-{#- Digits before the decimal point a numeric SQL type holds: p - s of decimal(p, s),
-    18 for bigint (its limit is about 9.2e18), 9 for integer. -#}
-{% macro _integer_digits_of(data_type) -%}
-    {%- set text = data_type | lower | replace(' ', '') -%}
-    {%- set decimal_match = modules.re.match('^(decimal|numeric)\\((\\d+),(\\d+)\\)$', text) -%}
-    {%- if decimal_match -%}
-        {{ return(decimal_match.group(2) | int - decimal_match.group(3) | int) }}
-    {%- elif text in ['bigint', 'int8', 'long'] -%}
-        {{ return(18) }}
-    {%- elif text in ['integer', 'int', 'int4'] -%}
-        {{ return(9) }}
-    {%- endif -%}
-    {{ exceptions.raise_compiler_error("plausibility rules: unsupported numeric type " ~ data_type) }}
-{%- endmacro %}
-
-{#- The typed value of a source column, parsed as its plausibility rules declare: a
-    number as its `data_type` (null outside its bounds, so an implausible value never
-    reaches the type's limit, and null when the type would round it), a timestamp as UTC, a birth date as a date, an email
-    normalised, a phone trimmed. Text that cannot be parsed becomes null, and the
-    column's `plausibility_checks` name the reason. -#}
-{% macro plausible_typed_value(source_name, table_name, column_name, raw_expression) -%}
-    {%- set rules = plausibility_rules(source_name, table_name, column_name) -%}
-    {%- if rules.kind == 'number' -%}
-        {%- set exact = exact_number(raw_expression) -%}
-        case
-            when {{ exact }} between {{ rules.min }} and {{ rules.max }}
-                and {{ exact }} = cast({{ exact }} as {{ rules.data_type }})
-                then cast({{ exact }} as {{ rules.data_type }})
-        end
-    {%- elif rules.kind == 'timestamp' -%}
-        {{ parse_timestamp_utc(raw_expression) }}
-    {%- elif rules.kind == 'birth_date' -%}
-        {{ parse_date(raw_expression) }}
-    {%- elif rules.kind == 'email' -%}
-        {{ normalize_email(raw_expression) }}
-    {%- else -%}
-        {{ clean_text(raw_expression) }}
-    {%- endif -%}
 {%- endmacro %}

@@ -147,57 +147,56 @@ def test_all_null_feature_column_fails_naming_table_and_column(warehouse, capsys
     assert "Traceback" not in output
 
 
-def test_all_zero_feature_and_rate_out_of_range_fail(warehouse, capsys):
-    plant(warehouse, "update marts.dim_customers set orders_lifetime = 0, email_open_rate_90_days = 1.5")
-    code, output = gate(capsys, warehouse, "marts_customers")
+# One bad value planted per case: the gate of its suite fails and its output names what
+# it found (every listed text must appear).
+PLANTED_FAILURES = [
+    pytest.param(
+        "update marts.dim_customers set orders_lifetime = 0, email_open_rate_90_days = 1.5", "marts_customers",
+        ["marts.dim_customers.orders_lifetime", "marts.dim_customers.email_open_rate_90_days", "rates are at most 1"],
+        id="all_zero_feature_and_rate_out_of_range",
+    ),
+    pytest.param(
+        "insert into marts.dim_customer_segments values ('cus_1', 'at_risk')", "marts_segments",
+        ["marts.dim_customer_segments.primary_segment_key", "primary_segments=2", "example_customer_id=cus_1"],
+        id="second_primary_segment_for_a_customer",
+    ),
+    pytest.param(
+        "update marts.fct_segment_memberships set segment_key = 'vip'", "marts_segments",
+        ["no active segment is empty - segment_key=at_risk", "more than 90% of customers - segment_key=vip"],
+        id="empty_and_oversized_segments",
+    ),
+    pytest.param(
+        "update marts.fct_segment_memberships set rule_evidence = '{}' where customer_id = 'cus_2'", "marts_segments",
+        ["memberships_without_evidence", "segment_key=at_risk"],
+        id="membership_without_evidence",
+    ),
+    pytest.param(
+        "update marts.fct_segment_consent_blocks set rule_evidence = '{\"has_sms_consent\":true}'", "marts_segments",
+        ["blocked_with_consent", "segment_key=at_risk"],
+        id="consent_blocked_match_with_consent",
+    ),
+    pytest.param(
+        "insert into staging.stg_web__events values ('e2', 'login', '2026-06-05 10:00', '2026-06-02 01:00')",
+        "staged_data",
+        ["staging.stg_web__events.occurred_at", "rows_after_load=1"],
+        id="future_timestamp_in_staging",
+    ),
+    pytest.param(
+        "insert into staging.stg_email__events values ('ee2', 'forward', '2008-12-31 23:00', '2026-06-02 01:00')",
+        "staged_data",
+        ["rows_before_business_start=1", "staging.stg_email__events.event_type", "forward"],
+        id="timestamp_before_business_start_and_unknown_event_type",
+    ),
+]
+
+
+@pytest.mark.parametrize(("planted", "suite", "expected"), PLANTED_FAILURES)
+def test_planted_bad_value_fails_and_is_named(warehouse, capsys, planted, suite, expected):
+    plant(warehouse, planted)
+    code, output = gate(capsys, warehouse, suite)
     assert code == 1
-    assert "marts.dim_customers.orders_lifetime" in output
-    assert "marts.dim_customers.email_open_rate_90_days" in output and "rates are at most 1" in output
-
-
-def test_second_primary_segment_for_a_customer_fails(warehouse, capsys):
-    plant(warehouse, "insert into marts.dim_customer_segments values ('cus_1', 'at_risk')")
-    code, output = gate(capsys, warehouse, "marts_segments")
-    assert code == 1
-    assert "marts.dim_customer_segments.primary_segment_key" in output
-    assert "primary_segments=2" in output and "example_customer_id=cus_1" in output
-
-
-def test_empty_and_oversized_segments_fail(warehouse, capsys):
-    plant(warehouse, "update marts.fct_segment_memberships set segment_key = 'vip'")
-    code, output = gate(capsys, warehouse, "marts_segments")
-    assert code == 1
-    assert "no active segment is empty - segment_key=at_risk" in output
-    assert "more than 90% of customers - segment_key=vip" in output
-
-
-def test_membership_without_evidence_fails(warehouse, capsys):
-    plant(warehouse, "update marts.fct_segment_memberships set rule_evidence = '{}' where customer_id = 'cus_2'")
-    code, output = gate(capsys, warehouse, "marts_segments")
-    assert code == 1
-    assert "memberships_without_evidence" in output and "segment_key=at_risk" in output
-
-
-def test_consent_blocked_match_with_consent_fails(warehouse, capsys):
-    plant(warehouse, "update marts.fct_segment_consent_blocks set rule_evidence = '{\"has_sms_consent\":true}'")
-    code, output = gate(capsys, warehouse, "marts_segments")
-    assert code == 1
-    assert "blocked_with_consent" in output and "segment_key=at_risk" in output
-
-
-def test_future_timestamp_in_staging_fails(warehouse, capsys):
-    plant(warehouse, "insert into staging.stg_web__events values ('e2', 'login', '2026-06-05 10:00', '2026-06-02 01:00')")
-    code, output = gate(capsys, warehouse, "staged_data")
-    assert code == 1
-    assert "staging.stg_web__events.occurred_at" in output and "rows_after_load=1" in output
-
-
-def test_timestamp_before_business_start_and_unknown_event_type_fail(warehouse, capsys):
-    plant(warehouse, "insert into staging.stg_email__events values ('ee2', 'forward', '2008-12-31 23:00', '2026-06-02 01:00')")
-    code, output = gate(capsys, warehouse, "staged_data")
-    assert code == 1
-    assert "rows_before_business_start=1" in output
-    assert "staging.stg_email__events.event_type" in output and "forward" in output
+    missing = [text for text in expected if text not in output]
+    assert not missing, output
 
 
 def test_missing_marts_are_skipped_with_a_notice(tmp_path, capsys):
@@ -236,35 +235,31 @@ def build_landed(con: duckdb.DuckDBPyConnection, newest_web_rows: int) -> None:
         con.execute(f"create table staging.stg_{source}__quarantined_rows (source_table varchar)")
 
 
-def test_volume_drop_against_previous_deliveries_fails(tmp_path, capsys):
+def landed_warehouse(tmp_path: Path, newest_web_rows: int, web_quarantined_rows: int = 0) -> Path:
+    """A warehouse of staged and landed data whose newest web delivery has
+    ``newest_web_rows`` rows, with ``web_quarantined_rows`` of them quarantined."""
     path = tmp_path / "landed.duckdb"
     con = duckdb.connect(str(path))
     build_staging(con)
-    build_landed(con, newest_web_rows=100)
+    build_landed(con, newest_web_rows)
+    con.execute(f"insert into staging.stg_web__quarantined_rows select 'web.events' from range({web_quarantined_rows})")
     con.close()
-    code, output = gate(capsys, path, "landed_raw")
+    return path
+
+
+def test_volume_drop_against_previous_deliveries_fails(tmp_path, capsys):
+    code, output = gate(capsys, landed_warehouse(tmp_path, newest_web_rows=100), "landed_raw")
     assert code == 1
     assert "source_table=web.events" in output and "volume_ratio=0.1" in output
 
 
 def test_volume_within_bounds_and_no_quarantine_pass(tmp_path, capsys):
-    path = tmp_path / "landed.duckdb"
-    con = duckdb.connect(str(path))
-    build_staging(con)
-    build_landed(con, newest_web_rows=900)
-    con.close()
-    code, output = gate(capsys, path, "landed_raw")
+    code, output = gate(capsys, landed_warehouse(tmp_path, newest_web_rows=900), "landed_raw")
     assert code == 0, output
 
 
 def test_quarantine_share_above_threshold_fails(tmp_path, capsys):
-    path = tmp_path / "landed.duckdb"
-    con = duckdb.connect(str(path))
-    build_staging(con)
-    build_landed(con, newest_web_rows=900)
-    con.execute("insert into staging.stg_web__quarantined_rows select 'web.events' from range(6)")
-    con.close()
-    code, output = gate(capsys, path, "landed_raw")
+    code, output = gate(capsys, landed_warehouse(tmp_path, newest_web_rows=900, web_quarantined_rows=6), "landed_raw")
     assert code == 1
     assert "staging.stg_web__quarantined_rows" in output and "quarantine_share=0.06" in output
 

@@ -83,7 +83,10 @@ placed_orders as (
     -- DuckDB materialises a CTE that is read twice, and events_before_cutoff would be
     -- every column of every event.
     new_events as (
-        {% call touched_rows_since_high_water_mark('loaded_at', 'occurred_at', marks) -%}
+        {% call union_where_either(
+            loaded_since_high_water_mark('loaded_at', marks),
+            within_lookback_of_high_water_mark('occurred_at', marks)
+        ) -%}
             select
                 coalesce(staged_events.anonymous_id, {{ dbt.concat(["'user:'", "staged_events.user_id"]) }}) as visitor_key,
                 staged_events.occurred_at,

@@ -23,8 +23,11 @@ typed as {{ not_materialized() }} (
         upper({{ clean_text('country_code') }}) as country_code,
         lower({{ clean_text('lifecycle_stage') }}) as lifecycle_stage,
 
-        -- booleans
-        coalesce({{ parse_boolean('is_test_account') }}, false) as is_test_account,
+        -- booleans: the spellings upstream systems use; anything else is null here
+        case
+            when lower(trim(is_test_account)) in ('true', 't', 'yes', 'y', '1') then true
+            when lower(trim(is_test_account)) in ('false', 'f', 'no', 'n', '0') then false
+        end as is_test_account,
 
         -- dates and timestamps
         {{ plausible_typed_value('crm', 'contacts', 'birth_date', 'birth_date') }} as birth_date,
@@ -65,7 +68,7 @@ validated as {{ not_materialized() }} (
             {{ plausibility_checks('crm', 'contacts', 'updated_at') }}
             -- a test account whose flag cannot be read could be mailed as a customer
             when nullif(trim(is_test_account_raw), '') is not null
-                and {{ parse_boolean('is_test_account_raw') }} is null
+                and is_test_account is null
                 then 'unparseable_is_test_account'
         end as quarantine_reason
     from typed
@@ -83,7 +86,7 @@ final as (
         case when phone_null_reason is null then phone end as phone,
         country_code,
         lifecycle_stage,
-        is_test_account,
+        coalesce(is_test_account, false) as is_test_account,
         case when birth_date_null_reason is null then birth_date end as birth_date,
         case when signed_up_at_null_reason is null then signed_up_at end as signed_up_at,
         updated_at,
