@@ -5,7 +5,7 @@
     only anonymously is not a customer.
 
     Components are found by min-label propagation over node keys ordered by type
-    precedence then value (see identity_identifier_key), unrolled into
+    precedence (contact_id, shop_customer_id, email, anonymous_id) then value, unrolled into
     identity_label_propagation_rounds rounds (default 5). Each round takes the smallest
     label among a node and its neighbours, hooks every label owner onto the smallest
     label any node pointing at it found, and jumps each node to its label owner's label.
@@ -62,8 +62,17 @@ numbered_identifiers as (
         identifier_value,
         first_seen_at,
         {{ key_hash(['identifier_type', 'identifier_value']) }} as identifier_hash,
+        -- key order: type precedence (contact_id, shop_customer_id, email, anonymous_id),
+        -- then value; the smallest key of a component is its representative
         row_number() over (
-            order by {{ identity_identifier_key('identifier_type', 'identifier_value') }}
+            order by
+                case identifier_type
+                    when 'contact_id' then 1
+                    when 'shop_customer_id' then 2
+                    when 'email' then 3
+                    else 4
+                end,
+                identifier_value
         ) as node_number
     from graph_identifiers
 ),
