@@ -91,6 +91,11 @@ STAGES = {
     "web sessions": ("models/intermediate/web/", "models/intermediate/customers/int_customer_web_"),
     "email engagement": ("models/intermediate/email/", "models/intermediate/customers/int_customer_email_"),
     "customer features": ("models/intermediate/shop/", "models/intermediate/customers/int_customer_order_",
+                          "models/intermediate/customers/int_customers_as_of",
+                          "models/intermediate/customers/int_customer_contacts_",
+                          "models/intermediate/customers/int_customer_consent_",
+                          "models/intermediate/customers/int_customer_rfm_",
+                          "models/intermediate/customers/int_customer_profiles",
                           "models/marts/customers/"),
     "segments": ("models/intermediate/segments/", "models/marts/segments/", "models/marts/_marts__exposures.yml"),
 }
