@@ -64,6 +64,7 @@ final as (
         active_segments.parent_segment_key,
         active_segments.is_default as is_default_segment,
         active_segments.rule_hash,
+        active_segments.channels as segment_channels,
         all_memberships.rule_evidence,
         row_number() over (
             partition by all_memberships.customer_id

@@ -15,20 +15,13 @@ int_customer_profiles as (
     select * from {{ ref('int_customer_profiles') }}
 ),
 
-active_segments as (
-    select * from (
-        {{ segment_catalog_rows(statuses=['active']) }}
-    ) as registry_rows
-),
-
--- One pass over the memberships: every segment in priority order, and the primary one.
--- The primary segment's attributes come from the registry, as the memberships' own do.
+-- One pass over the memberships: every segment in priority order. The primary segment's
+-- attributes come from its membership row, which carries them from the registry.
 segment_labels as (
     select
         customer_id,
         {{ dbt.listagg('segment_key', "'|'", 'order by segment_priority') }} as segment_keys,
-        cast(sum(case when is_default_segment then 0 else 1 end) as {{ dbt.type_bigint() }}) as matched_segment_count,
-        max(case when is_primary_segment then segment_key end) as primary_segment_key
+        cast(sum(case when is_default_segment then 0 else 1 end) as {{ dbt.type_bigint() }}) as matched_segment_count
     from int_segment_memberships
     group by customer_id
 ),
@@ -36,16 +29,17 @@ segment_labels as (
 customer_segments as (
     select
         segment_labels.customer_id,
-        active_segments.segment_key as primary_segment_key,
-        active_segments.segment_name as primary_segment_name,
-        active_segments.priority as primary_segment_priority,
-        active_segments.is_default as is_default_applied,
-        active_segments.channels as primary_segment_channels,
+        primary_memberships.segment_key as primary_segment_key,
+        primary_memberships.segment_name as primary_segment_name,
+        primary_memberships.segment_priority as primary_segment_priority,
+        primary_memberships.is_default_segment as is_default_applied,
+        primary_memberships.segment_channels as primary_segment_channels,
         segment_labels.segment_keys,
         segment_labels.matched_segment_count
     from segment_labels
-    left join active_segments
-        on segment_labels.primary_segment_key = active_segments.segment_key
+    left join int_segment_memberships as primary_memberships
+        on segment_labels.customer_id = primary_memberships.customer_id
+            and primary_memberships.is_primary_segment
 ),
 
 rule_match_summary as (
