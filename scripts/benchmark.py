@@ -96,7 +96,7 @@ STAGES = {
                           "models/intermediate/customers/int_customer_consent_",
                           "models/intermediate/customers/int_customer_rfm_",
                           "models/intermediate/customers/int_customer_profiles",
-                          "models/marts/customers/"),
+                          "models/marts/customers/", "models/marts/restricted/"),
     "segments": ("models/intermediate/segments/", "models/marts/segments/", "models/marts/_marts__exposures.yml"),
 }
 TESTS_STAGE = "data tests"

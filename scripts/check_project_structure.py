@@ -31,6 +31,16 @@ Rules:
   primary_key_untested      a model without unique (or unique_across_loads/_builds) + not_null on
                             one column, nor a unique_combination_of_columns test
   mart_contract_missing     a dim_ / fct_ model without an enforced contract
+  personal_data_untagged    a model or source column whose name says it holds personal data
+                            (PERSONAL_DATA_TERMS below) without `meta: {contains_pii: true}`;
+                            declared columns, and with --catalog built ones too. A column
+                            tagged `contains_pii: false` has opted out on purpose.
+  personal_data_in_analyst_mart
+                            a column tagged contains_pii in a marts model outside
+                            models/marts/restricted/ (analysts read every other mart)
+  personal_data_unredacted  a source column tagged contains_pii that quarantine records do
+                            not redact (missing from the meta of the macro
+                            personal_source_columns), or listed there but not tagged
 
 Usage::
 
@@ -90,7 +100,29 @@ RULES = (
     "column_undocumented",
     "primary_key_untested",
     "mart_contract_missing",
+    "personal_data_untagged",
+    "personal_data_in_analyst_mart",
+    "personal_data_unredacted",
 )
+# Personal data by column name: a column is personal when its name, less one of
+# PERSONAL_DATA_SUFFIXES, is one of PERSONAL_DATA_TERMS or ends with `_<term>`
+# (`email`, `recipient_email`, `first_email`, `phone_e164`, `email_sha256`,
+# `birth_date_nulled_raw`), unless it is a flag (`is_` / `has_`). Derived columns do not
+# end with a term (`has_email_consent`, `email_open_rate_90_days`, `email_domain`,
+# `is_birth_date_known`, `email_null_reason`) and are not personal. `identifier_value`
+# holds emails and phones among other identifiers.
+PERSONAL_DATA_TERMS = (
+    "email", "phone", "first_name", "last_name", "full_name", "birth_date", "date_of_birth",
+    "street", "address", "postcode", "postal_code", "zip", "zip_code", "ip_address",
+    "identifier_value",
+)
+PERSONAL_DATA_SUFFIXES = ("_nulled_raw", "_raw", "_sha256", "_e164")
+NOT_PERSONAL_PREFIXES = ("is_", "has_")
+# The one folder whose marts may hold personal data: published to the restricted file that
+# activation reads, never to the serving file analysts read (docs/serving.md).
+RESTRICTED_MART_FOLDER = "models/marts/restricted/"
+# The macro whose meta lists, by `<source>.<table>`, the landed columns quarantine records redact.
+REDACTION_MACRO = "personal_source_columns"
 # Per-source staging models that list what staging set aside (quarantined rows, nulled
 # attributes) beside the one stg_ model of each table; they stage nothing themselves.
 STAGING_AUDIT_SUFFIXES = ("__quarantined_rows", "__nulled_attributes")
@@ -201,6 +233,44 @@ def layer_edge_rule(layer: str | None, parent_layer: str | None) -> tuple[str, s
     return None
 
 
+def is_personal_column(column_name: str) -> bool:
+    """Whether a column's name says it holds personal data (see PERSONAL_DATA_TERMS)."""
+    name = column_name.lower()
+    if name.startswith(NOT_PERSONAL_PREFIXES):
+        return False
+    for suffix in PERSONAL_DATA_SUFFIXES:
+        if name.endswith(suffix) and len(name) > len(suffix):
+            name = name[: -len(suffix)]
+            break
+    return any(name == term or name.endswith("_" + term) for term in PERSONAL_DATA_TERMS)
+
+
+def pii_tag(column: dict) -> bool | None:
+    """A declared column's `contains_pii` meta (under config: or directly), None when absent."""
+    for meta in ((column.get("config") or {}).get("meta") or {}, column.get("meta") or {}):
+        if "contains_pii" in meta:
+            return bool(meta["contains_pii"])
+    return None
+
+
+def personal_data_violations(uid: str, node: dict, built_columns: list[str] | None,
+                             analyst_mart: bool) -> list[tuple[str, str]]:
+    """(rule, message) for the personal-data rules of one model or source table: declared
+    columns, and the built ones when the catalog lists them."""
+    found = []
+    declared = {name.lower(): column for name, column in node.get("columns", {}).items()}
+    for name, column in sorted(declared.items()):
+        tag = pii_tag(column)
+        if tag is None and is_personal_column(name):
+            found.append(("personal_data_untagged", f"column {name} holds personal data by its name; tag it `meta: {{contains_pii: true}}`"))
+        if tag and analyst_mart:
+            found.append(("personal_data_in_analyst_mart", f"column {name} is tagged contains_pii in a mart analysts read; move it to {RESTRICTED_MART_FOLDER}"))
+    for name in built_columns or []:
+        if name.lower() not in declared and is_personal_column(name):
+            found.append(("personal_data_untagged", f"built column {name} holds personal data by its name and is not declared; declare and tag it"))
+    return found
+
+
 def check(manifest: dict, catalog: dict | None) -> list[Violation]:
     project = manifest["metadata"].get("project_name")
     nodes = manifest["nodes"]
@@ -286,6 +356,11 @@ def check(manifest: dict, catalog: dict | None) -> list[Violation]:
                 if column_name.lower() not in declared:
                     add("column_undocumented", uid, f"column {column_name} is built but not declared in YAML")
 
+        analyst_mart = layer == "marts" and not model["original_file_path"].startswith(RESTRICTED_MART_FOLDER)
+        built = list(catalog["nodes"][uid].get("columns", {})) if catalog is not None and uid in catalog.get("nodes", {}) else None
+        for rule, message in personal_data_violations(uid, model, built, analyst_mart):
+            add(rule, uid, message)
+
         if name.startswith(CONTRACT_PREFIXES) and layer == "marts":
             if not model.get("config", {}).get("contract", {}).get("enforced"):
                 add("mart_contract_missing", uid, "marts read by others need `contract: {enforced: true}`")
@@ -321,6 +396,22 @@ def check(manifest: dict, catalog: dict | None) -> list[Violation]:
         has_sla = any((freshness.get(key) or {}).get("count") for key in ("warn_after", "error_after"))
         if not source.get("loaded_at_field") or not has_sla:
             add("source_freshness_missing", uid, "needs loaded_at_field and a freshness warn_after/error_after")
+        built = list(catalog["sources"][uid].get("columns", {})) if catalog is not None and uid in catalog.get("sources", {}) else None
+        for rule, message in personal_data_violations(uid, source, built, analyst_mart=False):
+            add(rule, uid, message)
+
+    # Quarantine records redact exactly the source columns tagged contains_pii.
+    redaction_macro = manifest.get("macros", {}).get(f"macro.{project}.{REDACTION_MACRO}")
+    if redaction_macro is not None:
+        redacted = redaction_macro.get("meta") or {}
+        for uid, source in sorted(sources.items()):
+            table = f"{source['source_name']}.{source['name']}"
+            tagged = {name.lower() for name, column in source.get("columns", {}).items() if pii_tag(column)}
+            listed = {str(name).lower() for name in redacted.get(table) or []}
+            for name in sorted(tagged - listed):
+                add("personal_data_unredacted", uid, f"column {name} is tagged contains_pii but quarantine records show it: list it under {table} in the meta of macro {REDACTION_MACRO}")
+            for name in sorted(listed - tagged):
+                add("personal_data_unredacted", uid, f"column {name} is redacted by {REDACTION_MACRO} but not declared and tagged contains_pii in the source's YAML")
 
     # Primary keys: unique (or unique_across_loads/_builds) + not_null on one column, or
     # unique_combination_of_columns.

@@ -65,6 +65,7 @@ from landing_contract import (  # noqa: E402
     TABLES_BY_DIR,
     LandingTable,
 )
+from serving import OWNER_ONLY  # noqa: E402
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_DATABASE = REPO_ROOT / "data" / "warehouse.duckdb"
@@ -182,6 +183,11 @@ def connect(database: Path) -> duckdb.DuckDBPyConnection:
         raise DatabaseUnavailable(f"cannot open database {database}: {message}") from None
     except duckdb.Error as exc:
         raise DatabaseUnavailable(f"cannot open database {database}: {exc}") from None
+    try:
+        restrict_to_owner(database)
+    except DatabaseUnavailable:
+        con.close()
+        raise
     con.execute("SET enable_progress_bar = false")
     memory_limit = os.environ.get(MEMORY_LIMIT_ENV_VAR) or DEFAULT_MEMORY_LIMIT
     if memory_limit:
@@ -193,6 +199,19 @@ def connect(database: Path) -> duckdb.DuckDBPyConnection:
                 f"{MEMORY_LIMIT_ENV_VAR}={memory_limit!r}: {first_line(exc)}"
             ) from None
     return con
+
+
+def restrict_to_owner(database: Path) -> None:
+    """Make the warehouse file readable and writable by its owner only (0600): it holds
+    personal data in raw, staging and intermediate. A new file is created with the
+    process's umask, an older one may predate this rule; both are tightened here."""
+    try:
+        if database.stat().st_mode & 0o777 != OWNER_ONLY:
+            os.chmod(database, OWNER_ONLY)
+    except OSError as exc:
+        raise DatabaseUnavailable(
+            f"cannot make database {database} owner-only (chmod 600): {exc.strerror or exc}"
+        ) from None
 
 
 def table_columns(con: duckdb.DuckDBPyConnection, table: LandingTable) -> dict[str, str]:

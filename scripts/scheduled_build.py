@@ -151,10 +151,13 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
 
 
 def checked_serving_path(database: Path, project_dir: Path) -> Path:
-    """The serving file the build publishes to; a UsageError when it cannot be written."""
+    """The serving file the build publishes to; a UsageError when it, or the restricted
+    file published beside it, cannot be written."""
     path = serving.serving_path(database, base=project_dir)
     try:
         serving.check_serving_path(path, database)
+        serving.check_serving_path(serving.restricted_path(database, base=project_dir), database,
+                                   env_var=serving.RESTRICTED_ENV_VAR, serving_file=path)
     except serving.ServingPathError as exc:
         raise UsageError(str(exc)) from None
     return path

@@ -22,6 +22,13 @@ read what the serving file holds.
 The serving path is ``$SEGMENTS_SERVING_PATH``, else ``serving.duckdb`` in the
 warehouse's folder; a relative path is relative to the dbt project folder (where dbt
 runs), like the warehouse's.
+
+Direct identifiers (the models of the var ``restricted_schemas``) never go to the serving
+file. The same publish writes them, the same atomic way, to the restricted file that only
+activation reads: ``$SEGMENTS_RESTRICTED_PATH``, else ``restricted.duckdb`` beside the
+warehouse, readable and writable by its owner only (mode 0600). Its stage file is written
+under a 0077 umask and chmod-ed 0600 before the rename, so no copy of it, its write-ahead
+log included, is ever readable by others; the folder keeps its own permissions.
 """
 
 from __future__ import annotations
@@ -35,6 +42,13 @@ from folders import create_parent_folder
 
 SERVING_ENV_VAR = "SEGMENTS_SERVING_PATH"
 DEFAULT_SERVING_NAME = "serving.duckdb"
+RESTRICTED_ENV_VAR = "SEGMENTS_RESTRICTED_PATH"
+DEFAULT_RESTRICTED_NAME = "restricted.duckdb"
+# Files holding personal data: the warehouse and the restricted file.
+OWNER_ONLY = 0o600
+# The umask a restricted publish writes under, so its stage and write-ahead log are
+# created owner-only.
+OWNER_ONLY_UMASK = 0o077
 PUBLISH_LOG_TABLE = "publish_log"
 # A stage file is hidden and named after the serving file and the publishing process.
 STAGE_SUFFIX = ".publishing"
@@ -56,26 +70,46 @@ class Publish:
     table_count: int
 
 
-def serving_path(warehouse: str | Path, environ: dict[str, str] | None = None,
-                 base: Path | None = None) -> Path:
-    """The serving file of a warehouse: $SEGMENTS_SERVING_PATH, else serving.duckdb beside
-    the warehouse. A relative path is taken relative to ``base`` (default: the current
-    folder, which is the dbt project folder while dbt runs)."""
+def published_path(warehouse: str | Path, env_var: str, default_name: str,
+                   environ: dict[str, str] | None = None, base: Path | None = None) -> Path:
+    """A file a publish writes: ``$env_var``, else ``default_name`` beside the warehouse.
+    A relative path is taken relative to ``base`` (default: the current folder, which is
+    the dbt project folder while dbt runs)."""
     environ = os.environ if environ is None else environ
-    configured = environ.get(SERVING_ENV_VAR, "").strip()
-    path = Path(configured) if configured else Path(warehouse).parent / DEFAULT_SERVING_NAME
+    configured = environ.get(env_var, "").strip()
+    path = Path(configured) if configured else Path(warehouse).parent / default_name
     if not path.is_absolute():
         path = (base or Path.cwd()) / path
     return Path(os.path.normpath(path))
 
 
-def check_serving_path(path: Path, warehouse: str | Path | None = None) -> None:
+def serving_path(warehouse: str | Path, environ: dict[str, str] | None = None,
+                 base: Path | None = None) -> Path:
+    """The serving file of a warehouse: $SEGMENTS_SERVING_PATH, else serving.duckdb beside
+    the warehouse."""
+    return published_path(warehouse, SERVING_ENV_VAR, DEFAULT_SERVING_NAME, environ, base)
+
+
+def restricted_path(warehouse: str | Path, environ: dict[str, str] | None = None,
+                    base: Path | None = None) -> Path:
+    """The restricted file of a warehouse, holding the direct identifiers activation reads:
+    $SEGMENTS_RESTRICTED_PATH, else restricted.duckdb beside the warehouse."""
+    return published_path(warehouse, RESTRICTED_ENV_VAR, DEFAULT_RESTRICTED_NAME, environ, base)
+
+
+def check_serving_path(path: Path, warehouse: str | Path | None = None,
+                       env_var: str = SERVING_ENV_VAR, serving_file: Path | None = None) -> None:
     """Raise ServingPathError, with one line saying what is wrong, unless a publish can
-    write a new file beside ``path`` and rename it over ``path``."""
-    origin = f"${SERVING_ENV_VAR}" if os.environ.get(SERVING_ENV_VAR, "").strip() else "default"
-    where = f"serving path {path} ({origin})"
+    write a new file beside ``path`` and rename it over ``path``. ``env_var`` names the
+    variable that sets it ($SEGMENTS_SERVING_PATH or $SEGMENTS_RESTRICTED_PATH); the
+    restricted file is checked with the ``serving_file``, which it may not be."""
+    origin = f"${env_var}" if os.environ.get(env_var, "").strip() else "default"
+    kind = "restricted" if env_var == RESTRICTED_ENV_VAR else "serving"
+    where = f"{kind} path {path} ({origin})"
     if warehouse is not None and Path(os.path.normpath(Path(warehouse).absolute())) == path:
-        raise ServingPathError(f"{where} is the warehouse itself; set {SERVING_ENV_VAR} to another file")
+        raise ServingPathError(f"{where} is the warehouse itself; set {env_var} to another file")
+    if serving_file is not None and serving_file == path:
+        raise ServingPathError(f"{where} is the serving file analysts read; set {env_var} to another file")
     if path.suffix == ".wal":
         raise ServingPathError(f"{where} names a DuckDB write-ahead log, not a database file")
     if path.exists() and not path.is_file():
@@ -121,14 +155,18 @@ def process_runs(pid: int) -> bool:
     return True
 
 
-def replace_serving_file(stage: Path, path: Path) -> None:
+def replace_serving_file(stage: Path, path: Path, mode: int | None = None) -> None:
     """Rename the complete stage file over the serving file, atomically, and make the
-    rename durable. Open readers of the old file keep reading it."""
+    rename durable. Open readers of the old file keep reading it. With ``mode`` (the
+    restricted file: OWNER_ONLY), the stage gets that mode before the rename, so the
+    published file never has another."""
     if not stage.is_file():
         raise ServingPathError(f"the stage file {stage} of serving path {path} is missing")
     if stage.with_name(stage.name + ".wal").exists():
         raise ServingPathError(f"the stage file {stage} was not checkpointed (it has a .wal)")
     try:
+        if mode is not None:
+            os.chmod(stage, mode)
         os.replace(stage, path)
         folder = os.open(path.parent, os.O_RDONLY)
         try:

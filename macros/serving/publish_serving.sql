@@ -9,14 +9,23 @@
         {{ return('') }}
     {%- endif -%}
     {#- The relations analysts and activation read: every model built in a schema of the
-        var serving_schemas (the marts, reports included), in a stable order. -#}
-    {%- set schemas = var('serving_schemas', ['marts']) -%}
+        var serving_schemas (the marts, reports included), in a stable order; and those of
+        the var restricted_schemas (direct identifiers), which go to the restricted file
+        only and may never be listed as serving schemas. -#}
+    {%- set serving_schemas = var('serving_schemas', ['marts']) -%}
+    {%- set restricted_schemas = var('restricted_schemas', []) -%}
+    {%- for schema in serving_schemas if schema in restricted_schemas -%}
+        {{ exceptions.raise_compiler_error("Schema " ~ schema ~ " is in both vars serving_schemas and "
+            ~ "restricted_schemas: restricted data never goes to the serving file analysts read") }}
+    {%- endfor -%}
+    {%- set schemas = serving_schemas + restricted_schemas -%}
     {%- set relations = [] -%}
+    {%- set restricted_relations = [] -%}
     {%- for node in graph.nodes.values() | sort(attribute='unique_id') -%}
         {%- if node.resource_type == 'model' and node.config.enabled
             and node.config.materialized != 'ephemeral' and node.schema in schemas -%}
-            {%- do relations.append(api.Relation.create(
-                database=node.database, schema=node.schema, identifier=node.alias)) -%}
+            {%- do (restricted_relations if node.schema in restricted_schemas else relations).append(
+                api.Relation.create(database=node.database, schema=node.schema, identifier=node.alias)) -%}
         {%- endif -%}
     {%- endfor -%}
     {%- if results is not none -%}
@@ -57,6 +66,10 @@
         {%- endif -%}
     {%- endif -%}
     {%- set sql = publish_serving_sql(relations, results is none) -%}
+    {%- if restricted_relations -%}
+        {%- set restricted_sql = publish_serving_sql(restricted_relations, results is none, 'restricted') -%}
+        {%- set sql = [sql, restricted_sql] | select('ne', '') | map('trim') | join('\n') -%}
+    {%- endif -%}
     {%- if results is none and sql | trim -%}
         {%- do adapter.execute(sql, auto_begin=false, fetch=false) -%}
         {{ return('') }}

@@ -1,15 +1,17 @@
-{#- The SQL that publishes `relations` to the serving database, or '' when there is
-    nothing to publish; `explicit` is true for `dbt run-operation publish_serving`. -#}
-{% macro publish_serving_sql(relations, explicit) %}
-    {{ return(adapter.dispatch('publish_serving_sql', 'dynamic_segments')(relations, explicit)) }}
+{#- The SQL that publishes `relations` to the serving database (`destination`
+    'serving') or to the restricted file ('restricted'), or '' when there is nothing to
+    publish; `explicit` is true for `dbt run-operation publish_serving`. -#}
+{% macro publish_serving_sql(relations, explicit, destination='serving') %}
+    {{ return(adapter.dispatch('publish_serving_sql', 'dynamic_segments')(relations, explicit, destination)) }}
 {% endmacro %}
 
 {#- Adapters without a serving database of their own: analysts read the marts schema
     of the warehouse, so there is nothing to publish. -#}
-{% macro default__publish_serving_sql(relations, explicit) %}
+{% macro default__publish_serving_sql(relations, explicit, destination='serving') %}
     {{ log('Serving database: nothing to publish on ' ~ target.type
            ~ ' (analysts read the ' ~ var('serving_schemas', ['marts']) | join(', ')
-           ~ ' schema of the warehouse)', info=true) }}
+           ~ ' schema of the warehouse; grant the ' ~ var('restricted_schemas', []) | join(', ')
+           ~ ' schema to activation only)', info=true) }}
     {{ return('') }}
 {% endmacro %}
 
@@ -18,11 +20,17 @@
     (segments_serving_* are the file operations of scripts/serving_plugin.py). Readers of
     the old file keep reading it; nothing here waits for them. `explicit` (a
     run-operation) makes a serving relation that was never built an error; after a build
-    it only skips the publish. -#}
-{% macro duckdb__publish_serving_sql(relations, explicit) %}
-    {%- set stage_db = 'segments_serving_stage' -%}
+    it only skips the publish. The restricted file (`destination` 'restricted') is
+    published the same way through the plugin's segments_restricted_* functions, which
+    keep it owner-only (0600), with its own log, ops.restricted_publishes. -#}
+{% macro duckdb__publish_serving_sql(relations, explicit, destination='serving') %}
+    {%- set stage_db = 'segments_' ~ destination ~ '_stage' -%}
+    {%- set functions = 'segments_' ~ destination -%}
+    {%- set log_table = 'ops.' ~ destination ~ '_publishes' -%}
+    {%- set new_publish = 'segments_' ~ destination ~ '_new_publish' -%}
+    {%- set file_label = 'serving database' if destination == 'serving' else destination ~ ' file' -%}
     {%- set has_plugin = serving_fetch_value(
-        "select count(*) from duckdb_functions() where function_name = 'segments_serving_path'") -%}
+        "select count(*) from duckdb_functions() where function_name = '" ~ functions ~ "_path'") -%}
     {%- if has_plugin == 0 -%}
         {#- SQL that fails with one line (DuckDB's error()), for the hook to report. -#}
         {{ return('select error(' ~ serving_literal(
@@ -43,7 +51,7 @@
         {%- endif -%}
     {%- endfor -%}
     {%- if missing or not relations -%}
-        {%- set message = 'Serving database not published: '
+        {%- set message = file_label | capitalize ~ ' not published: '
             ~ (missing | join(', ') ~ ' not built yet' if missing else 'no serving relations') -%}
         {%- if explicit -%}
             {{ return('select error(' ~ serving_literal(message) ~ ')') }}
@@ -52,7 +60,7 @@
         {{ return('') }}
     {%- endif -%}
 
-    {%- set serving_path = serving_fetch_value('select segments_serving_path()') -%}
+    {%- set serving_path = serving_fetch_value('select ' ~ functions ~ '_path()') -%}
     {%- set stage_path = serving_fetch_value(
         'select segments_serving_stage_path(' ~ serving_literal(serving_path) ~ ')') -%}
     {%- set files = serving_literal(stage_path) ~ ', ' ~ serving_literal(serving_path) -%}
@@ -70,9 +78,9 @@
     {#- Checks first: a problem with the serving path stops the publish before any copy. -#}
     {%- set statements = [
         'select case when problem <> \'\' then error(problem) end
-         from (select segments_serving_prepare(' ~ files ~ ') as problem)',
+         from (select ' ~ functions ~ '_prepare(' ~ files ~ ') as problem)',
         'create schema if not exists ops',
-        'create table if not exists ops.serving_publishes (
+        'create table if not exists ' ~ log_table ~ ' (
             publish_number integer, published_at timestamp, build_id varchar,
             build_fingerprint varchar, scheduled_build_number integer, as_of date,
             dbt_command varchar, table_count integer, row_counts map(varchar, bigint))',
@@ -105,8 +113,8 @@
         {%- endfor -%}
     {%- endfor -%}
     {%- do statements.append(
-        'create or replace temp table segments_serving_new_publish as select
-            coalesce((select max(publish_number) from ops.serving_publishes), 0) + 1 as publish_number,
+        'create or replace temp table ' ~ new_publish ~ ' as select
+            coalesce((select max(publish_number) from ' ~ log_table ~ '), 0) + 1 as publish_number,
             cast(timezone(\'UTC\', now()) as timestamp) as published_at,
             ' ~ serving_literal(invocation_id) ~ ' as build_id,
             cast(' ~ (serving_literal(fingerprint) if fingerprint else 'null') ~ ' as varchar) as build_fingerprint,
@@ -116,19 +124,19 @@
             ' ~ relations | length ~ ' as table_count,
             map([' ~ names | join(', ') ~ '], [' ~ counts | join(', ') ~ ']) as row_counts') -%}
     {%- do statements.append('create table ' ~ stage_db ~ '.main.publish_log as
-        select * from ops.serving_publishes union all select * from segments_serving_new_publish
+        select * from ' ~ log_table ~ ' union all select * from ' ~ new_publish ~ '
         order by publish_number') -%}
     {%- do statements.append('comment on table ' ~ stage_db ~ '.main.publish_log is '
-        ~ serving_literal('One row per publish of this serving database: when (published_at, UTC), '
+        ~ serving_literal('One row per publish of this ' ~ file_label ~ ': when (published_at, UTC), '
         ~ 'from which build (build_id: the dbt invocation; build_fingerprint and '
         ~ 'scheduled_build_number: the scheduled build), its as_of day, and the row count of '
         ~ 'each published table (row_counts).')) -%}
     {%- do statements.append('checkpoint ' ~ stage_db) -%}
     {%- do statements.append('detach ' ~ stage_db) -%}
     {%- do statements.append('select case when problem <> \'\' then error(problem) end
-         from (select segments_serving_replace(' ~ files ~ ') as problem)') -%}
-    {%- do statements.append('insert into ops.serving_publishes select * from segments_serving_new_publish') -%}
-    {%- do statements.append('drop table segments_serving_new_publish') -%}
-    {{ log('Publishing ' ~ relations | length ~ ' tables to the serving database ' ~ serving_path, info=true) }}
+         from (select ' ~ functions ~ '_replace(' ~ files ~ ') as problem)') -%}
+    {%- do statements.append('insert into ' ~ log_table ~ ' select * from ' ~ new_publish) -%}
+    {%- do statements.append('drop table ' ~ new_publish) -%}
+    {{ log('Publishing ' ~ relations | length ~ ' tables to the ' ~ file_label ~ ' ' ~ serving_path, info=true) }}
     {{ return(statements | join(';\n') ~ ';') }}
 {% endmacro %}

@@ -3,12 +3,15 @@
     can be inspected and replayed without going back to the file; null otherwise
     (`quarantined_raw_value`), so a batch does not build a string for every row. Each
     value is read from `<column>_raw` of the `classified` CTE; the label is the part of
-    the column after its last `.`. -#}
-{% macro quarantined_raw_record(columns) -%}
+    the column after its last `.`. A personal column of `source_table` (`<source>.<table>`,
+    see `personal_source_columns`) shows only `<redacted: N chars>`. -#}
+{% macro quarantined_raw_record(columns, source_table) -%}
     {%- set parts = [] -%}
     {%- for column in columns -%}
-        {%- do parts.append("'" ~ column.split(".")[-1] ~ "='") -%}
-        {%- do parts.append("coalesce(cast(" ~ column ~ "_raw as " ~ dbt.type_string() ~ "), '<null>')") -%}
+        {%- set label = column.split(".")[-1] -%}
+        {%- set value = redacted_raw_value("cast(" ~ column ~ "_raw as " ~ dbt.type_string() ~ ")", label, source_table) -%}
+        {%- do parts.append("'" ~ label ~ "='") -%}
+        {%- do parts.append("coalesce(" ~ value ~ ", '<null>')") -%}
         {%- if not loop.last -%}{%- do parts.append("' | '") -%}{%- endif -%}
     {%- endfor -%}
     {{ quarantined_raw_value(dbt.concat(parts)) }}

@@ -102,6 +102,14 @@ def test_empty_landing_creates_every_contract_table(landing, db):
     assert count(db, LEDGER) == 0
 
 
+def test_warehouse_is_created_owner_only_and_an_older_one_is_tightened(landing, db):
+    load(landing, db)
+    assert db.stat().st_mode & 0o777 == 0o600
+    db.chmod(0o644)  # a warehouse created before the rule
+    load(landing, db)
+    assert db.stat().st_mode & 0o777 == 0o600
+
+
 def test_parquet_and_jsonl_load_with_metadata_and_second_run_is_a_no_op(landing, db):
     write_parquet(landing, "shop/orders/date=2024-01-01/part-0.parquet", orders(3))
     write_parquet(landing, "shop/orders/date=2024-01-02/part-0.parquet", orders(2, start=3))

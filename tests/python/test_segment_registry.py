@@ -374,16 +374,24 @@ def test_checksum_reads_the_registry_as_dbt_parses_it(tmp_path):
         "coalesce(orders_lifetime, 0) between 2 and 5",
         "lower(country_code) in ('de', 'at') and rfm_cell like '5%'",
         "lifetime_revenue_usd / greatest(orders_lifetime, 1) > 200",
-        "rfm_cell = '5;5' and first_name != '--'",
+        "rfm_cell = '5;5' and lifecycle_stage != '--'",
         "signed_up_at >= '2026-01-01' and last_order_at > signed_up_at",
-        "has_email_consent is true and email is not null",
+        "has_email_consent is true and is_email_known",
         "round(email_open_rate_90_days, 2) >= 0.5 and -age_years < -18",
-        "length(trim(first_name)) > 0 and upper(country_code) <> 'UNKNOWN'",
+        "length(trim(lifecycle_stage)) > 0 and upper(country_code) <> 'UNKNOWN'",
     ],
 )
 def test_rules_that_are_allowed(rule):
     columns = segment_registry.contract_columns()
     assert segment_rules.rule_problems(rule, "rule", columns) == []
+
+
+@pytest.mark.parametrize("identifier", ["email", "first_name", "last_name", "phone", "birth_date"])
+def test_rules_cannot_read_direct_identifiers(identifier):
+    """dim_customers carries no direct identifier, so no rule can select people by one."""
+    columns = segment_registry.contract_columns()
+    assert segment_rules.rule_problems(f"{identifier} is not null", "rule", columns) == [
+        f"rule references unknown column '{identifier}'"]
 
 
 def test_caps_allow_rules_up_to_the_limits():

@@ -9,6 +9,7 @@ sessions do.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -43,10 +44,15 @@ PROJECT = {
         vars:
           as_of: ""
           serving_schemas: ["marts"]
+          restricted_schemas: ["activation"]
         models:
           dynamic_segments:
             staging: {+schema: staging, +materialized: view}
-            marts: {+schema: marts, +materialized: table, +persist_docs: {relation: true, columns: true}}
+            marts:
+              +schema: marts
+              +materialized: table
+              +persist_docs: {relation: true, columns: true}
+              restricted: {+schema: activation}
     """,
     "profiles.yml": f"""
         dynamic_segments:
@@ -81,6 +87,24 @@ PROJECT = {
               - name: customer_id
                 description: The customer's key.
                 data_tests: [unique, not_null]
+    """,
+    # direct identifiers: published to the restricted file only
+    "models/marts/restricted/dim_customer_contacts.sql": """
+        select customer_id, 'person' || customer_id || '@example.com' as email
+        from {{ ref('stg_customers') }}
+    """,
+    "models/marts/restricted/_models.yml": """
+        version: 2
+        models:
+          - name: dim_customer_contacts
+            description: One row per customer, with their email.
+            columns:
+              - name: customer_id
+                description: The customer's key.
+              - name: email
+                description: The customer's email.
+                config:
+                  meta: {contains_pii: true}
     """,
 }
 
@@ -203,7 +227,46 @@ def test_scheduled_build_publishes_marts_reports_and_the_publish_log(project):
                  " and table_name = 'dim_customers'") == [("The customer's key.",)]
     # nothing is left beside the serving file
     assert sorted(path.name for path in serving_file.parent.iterdir()) == [
-        "serving.duckdb", "warehouse.duckdb"]
+        "restricted.duckdb", "serving.duckdb", "warehouse.duckdb"]
+
+
+def test_restricted_schema_is_published_owner_only_and_never_to_the_serving_file(project):
+    built(dbt(project, "build"))
+    data = project / "data"
+    serving_file, restricted_file = data / "serving.duckdb", data / "restricted.duckdb"
+    assert serving.restricted_path(data / "warehouse.duckdb") == restricted_file
+    assert restricted_file.stat().st_mode & 0o777 == 0o600
+    assert query(restricted_file, "select distinct schema_name from duckdb_tables() order by 1") == [
+        ("activation",), ("main",)]
+    assert query(restricted_file, "select count(*) from activation.dim_customer_contacts") == [(3,)]
+    assert query(restricted_file, "select table_count from publish_log") == [(1,)]
+    # the serving file holds neither the restricted schema nor any column tagged contains_pii
+    manifest = json.loads((project / "target" / "manifest.json").read_text())
+    personal = {
+        (node["schema"], node["alias"], column)
+        for node in manifest["nodes"].values() if node["resource_type"] == "model"
+        for column, properties in node["columns"].items()
+        if (properties.get("config", {}).get("meta") or properties.get("meta") or {}).get("contains_pii")
+    }
+    assert personal == {("activation", "dim_customer_contacts", "email")}
+    served = set(query(serving_file, "select schema_name, table_name, column_name from duckdb_columns()"))
+    assert ("activation",) not in query(serving_file, "select distinct schema_name from duckdb_tables()")
+    assert not {column for _, _, column in personal} & {column for _, _, column in served}
+    # a later publish keeps the mode; the path can be moved, but never onto the serving file
+    built(dbt(project, "build", SEGMENTS_RESTRICTED_PATH=str(data / "contacts.duckdb")))
+    assert (data / "contacts.duckdb").stat().st_mode & 0o777 == 0o600
+    failing = dbt(project, "build", SEGMENTS_RESTRICTED_PATH=str(serving_file))
+    assert failing.returncode != 0
+    assert "is the serving file analysts read" in failing.stdout
+    refused = scheduled_build(project, SEGMENTS_RESTRICTED_PATH=str(serving_file))
+    assert refused.returncode == 2
+    assert "is the serving file analysts read" in refused.stdout + refused.stderr
+
+
+def test_a_schema_both_served_and_restricted_is_refused(project):
+    result = dbt(project, "build", "--vars", "{serving_schemas: [marts, activation], restricted_schemas: [activation]}")
+    assert result.returncode != 0
+    assert "restricted data never goes to the serving file" in result.stdout
 
 
 def test_readers_never_fail_during_a_build_and_a_publish(project, tmp_path):

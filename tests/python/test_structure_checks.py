@@ -309,3 +309,111 @@ def test_long_model_is_caught_counting_only_sql_lines(tmp_path, capsys):
     code, output = run(tmp_path, manifest, capsys=capsys)
     assert code == 1
     assert "model_too_long int_orders_enriched: 251 lines of SQL (more than 250)" in output
+
+
+# ------------------------------------------------------------------ personal data
+
+
+def set_column(manifest: dict, uid: str, column: str, contains_pii: bool | None = None) -> None:
+    """Declare `column` on a node (model or source), tagged contains_pii when given."""
+    node = manifest["nodes"].get(uid) or manifest["sources"][uid]
+    properties = {"name": column, "description": "A column.", "meta": {}, "config": {"meta": {}}}
+    if contains_pii is not None:
+        properties["config"]["meta"]["contains_pii"] = contains_pii
+    node.setdefault("columns", {})[column] = properties
+
+
+def run_with_catalog(tmp_path: Path, manifest: dict, catalog: dict, capsys) -> tuple[int, str]:
+    (tmp_path / "manifest.json").write_text(json.dumps(manifest))
+    (tmp_path / "catalog.json").write_text(json.dumps(catalog))
+    code = check_project_structure.main([
+        "--manifest", str(tmp_path / "manifest.json"), "--catalog", str(tmp_path / "catalog.json"),
+        "--exceptions", str(tmp_path / "none.yml")])
+    captured = capsys.readouterr()
+    return code, captured.out + captured.err
+
+
+DIM_ORDERS = f"model.{PROJECT}.dim_orders"
+
+
+def test_planted_untagged_email_in_a_mart_fails(tmp_path, capsys):
+    manifest = clean_manifest()
+    set_column(manifest, DIM_ORDERS, "email")
+    code, output = run(tmp_path, manifest, capsys=capsys)
+    assert code == 1
+    assert "personal_data_untagged dim_orders: column email holds personal data by its name" in output
+
+
+def test_planted_tagged_email_in_an_analyst_mart_fails_and_passes_in_the_restricted_folder(tmp_path, capsys):
+    manifest = clean_manifest()
+    set_column(manifest, DIM_ORDERS, "email", contains_pii=True)
+    code, output = run(tmp_path, manifest, capsys=capsys)
+    assert code == 1
+    assert "personal_data_in_analyst_mart dim_orders: column email is tagged contains_pii" in output
+    assert "personal_data_untagged" not in output
+    manifest["nodes"][DIM_ORDERS]["original_file_path"] = "models/marts/restricted/dim_orders.sql"
+    code, output = run(tmp_path, manifest, capsys=capsys)
+    assert code == 0, output
+    # a tag under `meta:` directly (the older place) counts as well
+    node = manifest["nodes"][DIM_ORDERS]
+    node["original_file_path"] = "models/marts/shop/dim_orders.sql"
+    node["columns"]["email"].update({"config": {"meta": {}}, "meta": {"contains_pii": True}})
+    code, output = run(tmp_path, manifest, capsys=capsys)
+    assert "personal_data_in_analyst_mart dim_orders: column email" in output
+
+
+@pytest.mark.parametrize(
+    ("column", "personal"),
+    [
+        ("email", True), ("recipient_email", True), ("first_email", True), ("email_sha256", True),
+        ("phone_e164", True), ("phone_sha256", True), ("birth_date_nulled_raw", True), ("last_name_raw", True),
+        ("date_of_birth", True), ("street_address", True), ("postcode", True), ("ip_address", True),
+        ("linked_identifier_value", True),
+        ("has_email_consent", False), ("email_open_rate_90_days", False), ("email_domain", False),
+        ("is_birth_date_known", False), ("email_null_reason", False), ("emails_sent_last_30_days", False),
+        ("has_email", False), ("email_campaign_id", False), ("customer_id", False), ("country_code", False),
+    ],
+)
+def test_personal_column_names(column, personal):
+    assert check_project_structure.is_personal_column(column) is personal
+
+
+def test_intermediate_personal_column_needs_a_tag_and_may_opt_out(tmp_path, capsys):
+    manifest = clean_manifest()
+    uid = f"model.{PROJECT}.int_orders_enriched"
+    set_column(manifest, uid, "phone")
+    code, output = run(tmp_path, manifest, capsys=capsys)
+    assert "personal_data_untagged int_orders_enriched: column phone" in output
+    set_column(manifest, uid, "phone", contains_pii=True)  # tagged: fine outside the marts
+    code, output = run(tmp_path, manifest, capsys=capsys)
+    assert code == 0, output
+    set_column(manifest, uid, "phone", contains_pii=False)  # an explicit opt-out (a redacted value)
+    code, output = run(tmp_path, manifest, capsys=capsys)
+    assert code == 0, output
+
+
+def test_built_but_undeclared_personal_column_is_caught_with_a_catalog(tmp_path, capsys):
+    manifest = clean_manifest()
+    catalog = {"nodes": {DIM_ORDERS: {"columns": {"id": {}, "EMAIL": {}}}}, "sources": {}}
+    code, output = run_with_catalog(tmp_path, manifest, catalog, capsys)
+    assert code == 1
+    assert "personal_data_untagged dim_orders: built column EMAIL holds personal data by its name and is not declared" in output
+
+
+def test_source_personal_columns_are_tagged_and_redacted_alike(tmp_path, capsys):
+    manifest = clean_manifest()
+    source_uid = f"source.{PROJECT}.shop.orders"
+    set_column(manifest, source_uid, "email")
+    code, output = run(tmp_path, manifest, capsys=capsys)
+    assert "personal_data_untagged source:shop.orders: column email" in output
+    set_column(manifest, source_uid, "email", contains_pii=True)
+    manifest["macros"] = {f"macro.{PROJECT}.personal_source_columns": {"meta": {"crm.contacts": ["email"]}}}
+    code, output = run(tmp_path, manifest, capsys=capsys)
+    assert code == 1
+    assert "personal_data_unredacted source:shop.orders: column email is tagged contains_pii but quarantine records show it" in output
+    manifest["macros"][f"macro.{PROJECT}.personal_source_columns"]["meta"]["shop.orders"] = ["email", "phone"]
+    code, output = run(tmp_path, manifest, capsys=capsys)
+    assert "personal_data_unredacted source:shop.orders: column phone is redacted by personal_source_columns but not declared" in output
+    manifest["macros"][f"macro.{PROJECT}.personal_source_columns"]["meta"]["shop.orders"] = ["email"]
+    code, output = run(tmp_path, manifest, capsys=capsys)
+    assert code == 0, output

@@ -117,8 +117,6 @@ final as (
         {{ as_of }} as as_of_date,
         cast(with_days.contact_id as {{ dbt.type_string() }}) as contact_id,
         cast(with_days.shop_customer_id as {{ dbt.type_string() }}) as shop_customer_id,
-        cast(with_days.email as {{ dbt.type_string() }}) as email,
-        cast(coalesce(with_days.crm_first_name, 'unknown') as {{ dbt.type_string() }}) as first_name,
         cast(coalesce(with_days.crm_country_code, 'unknown') as {{ dbt.type_string() }}) as country_code,
         cast(
             case

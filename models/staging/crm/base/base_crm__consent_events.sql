@@ -70,7 +70,7 @@ final as (
             'consent_status',
             'occurred_at',
             'capture_source'
-        ]) }} as raw_record
+        ], 'crm.consent_events') }} as raw_record
     from classified
 )
 

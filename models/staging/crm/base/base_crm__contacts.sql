@@ -91,13 +91,25 @@ final as (
         case when signed_up_at_null_reason is null then signed_up_at end as signed_up_at,
         updated_at,
         email_null_reason,
-        case when email_null_reason is not null then email_raw end as email_nulled_raw,
+        case
+            when email_null_reason is not null
+                then {{ redacted_raw_value('email_raw', 'email', 'crm.contacts') }}
+        end as email_nulled_raw,
         phone_null_reason,
-        case when phone_null_reason is not null then phone_raw end as phone_nulled_raw,
+        case
+            when phone_null_reason is not null
+                then {{ redacted_raw_value('phone_raw', 'phone', 'crm.contacts') }}
+        end as phone_nulled_raw,
         birth_date_null_reason,
-        case when birth_date_null_reason is not null then birth_date_raw end as birth_date_nulled_raw,
+        case
+            when birth_date_null_reason is not null
+                then {{ redacted_raw_value('birth_date_raw', 'birth_date', 'crm.contacts') }}
+        end as birth_date_nulled_raw,
         signed_up_at_null_reason,
-        case when signed_up_at_null_reason is not null then signed_up_at_raw end as signed_up_at_nulled_raw,
+        case
+            when signed_up_at_null_reason is not null
+                then {{ redacted_raw_value('signed_up_at_raw', 'signed_up_at', 'crm.contacts') }}
+        end as signed_up_at_nulled_raw,
         _source_file,
         _file_row_number,
         _loaded_at,
@@ -118,7 +130,7 @@ final as (
             'lifecycle_stage',
             'is_test_account',
             'updated_at'
-        ]) }} as raw_record
+        ], 'crm.contacts') }} as raw_record
     from classified
 )
 

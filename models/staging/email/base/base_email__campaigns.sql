@@ -64,7 +64,7 @@ final as (
             'subject',
             'campaign_type',
             'scheduled_at'
-        ]) }} as raw_record
+        ], 'email.campaigns') }} as raw_record
     from classified
 )
 

@@ -83,7 +83,7 @@ final as (
             'occurred_at',
             'click_url',
             'bounce_type'
-        ]) }} as raw_record
+        ], 'email.events') }} as raw_record
     from classified
 )
 

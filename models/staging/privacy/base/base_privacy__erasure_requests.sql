@@ -64,7 +64,10 @@ final as (
         request_channel,
         requested_at,
         email_null_reason,
-        case when email_null_reason is not null then email_raw end as email_nulled_raw,
+        case
+            when email_null_reason is not null
+                then {{ redacted_raw_value('email_raw', 'email', 'privacy.erasure_requests') }}
+        end as email_nulled_raw,
         _source_file,
         _file_row_number,
         _loaded_at,
@@ -77,7 +80,7 @@ final as (
             'contact_id',
             'requested_at',
             'request_channel'
-        ]) }} as raw_record
+        ], 'privacy.erasure_requests') }} as raw_record
     from classified
 )
 

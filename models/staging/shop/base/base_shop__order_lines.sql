@@ -106,7 +106,7 @@ final as (
             'product_id',
             'quantity',
             'unit_price'
-        ]) }} as raw_record
+        ], 'shop.order_lines') }} as raw_record
     from classified
 )
 

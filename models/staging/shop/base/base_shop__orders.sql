@@ -93,7 +93,10 @@ final as (
         ordered_at,
         updated_at,
         email_null_reason,
-        case when email_null_reason is not null then email_raw end as email_nulled_raw,
+        case
+            when email_null_reason is not null
+                then {{ redacted_raw_value('email_raw', 'email', 'shop.orders') }}
+        end as email_nulled_raw,
         _source_file,
         _file_row_number,
         _loaded_at,
@@ -110,7 +113,7 @@ final as (
             'order_total',
             'ordered_at',
             'updated_at'
-        ]) }} as raw_record
+        ], 'shop.orders') }} as raw_record
     from classified
 )
 

@@ -71,7 +71,7 @@ final as (
             'list_price',
             'currency',
             'updated_at'
-        ]) }} as raw_record
+        ], 'shop.products') }} as raw_record
     from classified
 )
 

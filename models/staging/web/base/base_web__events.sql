@@ -96,7 +96,7 @@ final as (
             'utm_campaign',
             'device_type',
             'occurred_at'
-        ]) }} as raw_record
+        ], 'web.events') }} as raw_record
     from classified
 )
 
