@@ -14,6 +14,7 @@ the deadline test.
 
 from __future__ import annotations
 
+import datetime
 import hashlib
 import json
 import os
@@ -271,3 +272,32 @@ def test_a_request_pending_past_the_deadline_fails_the_build(state):
     run([dbt, "build", *selection], s["project"], s["env"])
     assert query(s, "select completed_at is not null from privacy.erasure_log "
                     "where erasure_request_id = 'ER-TEST-OVERDUE'") == [(True,)]
+
+
+def test_retention_purges_old_events_everywhere_and_logs_it(state):
+    s = state
+    days = 20
+    cutoff = datetime.date.fromisoformat(END_DATE) - datetime.timedelta(days=days)
+    raw_before = {table: query(s, f"select count(*) from raw.{table}")[0][0] for table in ("web_events", "email_events")}
+    assert query(s, f"select count(*) from staging.base_web__events where occurred_at < '{cutoff}'")[0][0] > 0
+    dbt = str(Path(sys.executable).parent / "dbt")
+    # The whole project with a 20-day retention: its data tests (row accounting included) pass.
+    run([dbt, "build", "--exclude-resource-type", "unit_test", "--vars",
+         f"{{as_of: '{END_DATE}', raw_rows_accounting_full: true, retention_days: {{web: {days}, email: {days}}}}}"],
+        s["project"], s["env"])
+    for relation, column in (("staging.base_web__events", "occurred_at"), ("staging.base_email__events", "occurred_at"),
+                             ("intermediate.int_web_sessions", "started_at"),
+                             ("intermediate.int_customer_web_activity_daily", "activity_date"),
+                             ("intermediate.int_email_recipient_campaigns", "last_event_at"),
+                             ("intermediate.int_customer_email_campaigns", "last_event_at")):
+        assert query(s, f"select count(*) from {relation} where {column} < '{cutoff}'") == [(0,)], relation
+        assert query(s, f"select count(*) from {relation}")[0][0] > 0, relation
+    purged = dict(query(s, "select relation, sum(rows_purged) from privacy.retention_purges group by 1"))
+    for table in ("web_events", "email_events"):
+        removed = raw_before[table] - query(s, f"select count(*) from raw.{table}")[0][0]
+        assert removed > 0
+        source, _, name = table.partition("_")
+        assert query(s, f"select sum(row_count) from raw.ingestion_ledger where status = 'purged' "
+                        f"and source = '{source}' and table_name = '{name}'") == [(removed,)]
+        assert [rows for relation, rows in purged.items() if relation.endswith(f'"raw"."{table}"')] == [removed]
+    assert any("int_web_sessions" in relation for relation in purged), purged
