@@ -10,7 +10,9 @@ the loader has landed:
    customer ids, anonymous ids, and the customer id); and, so that a request is complete
    even before any build has run, the raw rows that name them (a contact's email, phone
    and shop customer id; the orders of those emails and shop accounts; the devices a shop
-   account logged in from, unless the device logged in as someone else too).
+   account logged in from, unless the device logged in as someone else too). As in
+   identity resolution, a value several people share (a family's address) does not
+   bridge them: the rows holding it are deleted, not the other rows of the people sharing it.
 2. **Where.** It deletes every row that holds one of those identifiers, in every table of
    every schema of the warehouse (raw, staging, intermediate, marts, snapshots...), of the
    serving and restricted databases, and in every CSV, JSON-lines or Parquet file under
@@ -306,13 +308,17 @@ def pending_requests(con: duckdb.DuckDBPyConnection) -> list[Request]:
 
 
 # Raw rows that tie further identifiers to the subject: per table, each identifier kind
-# with how its normalised value is computed from which column -- a row naming one of the
-# linking kinds names all its kinds.
-RAW_LINKS: tuple[tuple[str, dict[str, tuple[Callable[[str], str], str]]], ...] = (
-    ("raw.crm_contacts", {"contact_id": (id_sql, "contact_id"), "email": (email_sql, "email"),
-                          "phone": (phone_sql, "phone"), "shop_customer_id": (id_sql, "shop_customer_id")}),
-    ("raw.shop_orders", {"order_id": (id_sql, "order_id"), "email": (email_sql, "email"),
-                         "shop_customer_id": (id_sql, "shop_customer_id")}),
+# with how its normalised value is computed from which column, and the table's owner key.
+# A row reached through its owner key names all its kinds; a row reached through another
+# linking kind only when that value belongs to one owner (a family's shared address or a
+# shop's test address does not bridge two people, as in identity resolution).
+RAW_LINKS: tuple[tuple[str, str, dict[str, tuple[Callable[[str], str], str]]], ...] = (
+    ("raw.crm_contacts", "contact_id",
+     {"contact_id": (id_sql, "contact_id"), "email": (email_sql, "email"),
+      "phone": (phone_sql, "phone"), "shop_customer_id": (id_sql, "shop_customer_id")}),
+    ("raw.shop_orders", "shop_customer_id",
+     {"order_id": (id_sql, "order_id"), "email": (email_sql, "email"),
+      "shop_customer_id": (id_sql, "shop_customer_id")}),
 )
 LINKING_KINDS = ("contact_id", "email", "shop_customer_id")
 
@@ -344,18 +350,26 @@ def expand_identifiers(con: duckdb.DuckDBPyConnection) -> None:
 
     for _ in range(3):
         grown = 0
-        for table, kinds in RAW_LINKS:
+        for table, owner, kinds in RAW_LINKS:
             if not relation_exists(con, table):
                 continue
             values = ", ".join(f"{function('linked.' + column)} as {kind}" for kind, (function, column) in kinds.items())
+            owner_function, owner_column = kinds[owner]
             for link_kind in (kind for kind in kinds if kind in LINKING_KINDS):
                 function, column = kinds[link_kind]
+                # A value of another kind links only if it has at most one owner here.
+                single_owner = "" if link_kind == owner else f"""
+                            and erasure_identifiers.value not in (
+                                select {function(column)} from {table}
+                                where {function(column)} is not null
+                                group by 1
+                                having count(distinct {owner_function(owner_column)}) > 1)"""
                 matched = f"""
                     select erasure_identifiers.request_id, {values}
                     from {table} as linked
                     inner join erasure_identifiers
                         on erasure_identifiers.kind = '{link_kind}'
-                            and {function('linked.' + column)} = erasure_identifiers.value"""
+                            and {function('linked.' + column)} = erasure_identifiers.value{single_owner}"""
                 grown += grow(" union all ".join(
                     f"select request_id, '{kind}', {kind} from ({matched})" for kind in kinds
                 ))
