@@ -301,3 +301,27 @@ def test_retention_purges_old_events_everywhere_and_logs_it(state):
                         f"and source = '{source}' and table_name = '{name}'") == [(removed,)]
         assert [rows for relation, rows in purged.items() if relation.endswith(f'"raw"."{table}"')] == [removed]
     assert any("int_web_sessions" in relation for relation in purged), purged
+
+
+@pytest.mark.parametrize(
+    ("kind", "landed", "normalised"),
+    [
+        ("email", "  Ana.Lopez+news@Example.COM ", "ana.lopez+news@example.com"),
+        ("phone", "+33 6 12-34-56-78", "33612345678"),
+        ("phone", "0033612345678", "33612345678"),
+        ("contact_id", " C0000927 ", "C0000927"),
+        ("shop_customer_id", "S0001353", "S0001353"),
+    ],
+)
+def test_the_loader_and_the_erasure_step_hash_identifiers_alike(kind, landed, normalised):
+    """The loader drops a row when the SQL hash of its value is on the list the erasure
+    step wrote with the Python hash: both must normalise and hash the same way."""
+    sys.path.insert(0, str(SCRIPTS))
+    import erasure
+
+    assert erasure.normalised(kind, landed) == normalised
+    sql = erasure.suppression_hash_sql("$salt", kind, erasure.KIND_SQL[kind]("$value"))
+    with duckdb.connect() as con:
+        (hashed,) = con.execute(f"select {sql}", {"salt": "pepper", "value": landed}).fetchone()
+    assert hashed == erasure.suppression_hash("pepper", kind, normalised)
+    assert hashed != erasure.suppression_hash("other-salt", kind, normalised)
