@@ -92,6 +92,7 @@ test-build: install registry ## Fresh test warehouse from fixed data, then dbt b
 	$(BIN)/python scripts/generate_sources.py --customers $(TEST_CUSTOMERS) --days $(TEST_DAYS) \
 		--seed $(TEST_SEED) --end-date $(TEST_END_DATE) --out $(TEST_LANDING_DIR)
 	$(BIN)/python scripts/load_sources.py --landing $(TEST_LANDING_DIR) --database $(TEST_DATABASE)
+	$(BIN)/python scripts/erasure.py --database $(TEST_DATABASE)
 	SEGMENTS_DUCKDB_PATH=$(TEST_DATABASE) $(BIN)/dbt build --exclude-resource-type unit_test --vars '{as_of: "$(TEST_END_DATE)", raw_rows_accounting_full: true}'
 	SEGMENTS_DUCKDB_PATH=$(TEST_DATABASE) $(BIN)/dbt test --select "test_type:unit" --vars '{as_of: "$(TEST_END_DATE)", raw_rows_accounting_full: true}'
 

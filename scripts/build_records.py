@@ -99,15 +99,23 @@ def ledger_high_water_mark(con: duckdb.DuckDBPyConnection) -> dict[str, Any] | N
     """What the loader has committed; None when nothing was ever loaded here."""
     if not relation_exists(con, LEDGER_TABLE):
         return None
-    files, rows, last_loaded_at = con.execute(
-        f"SELECT count(*), coalesce(sum(row_count), 0), max(loaded_at) "
-        f"FROM {LEDGER_TABLE} WHERE status = 'loaded'"
+    files, rows, last_loaded_at, changes = con.execute(
+        f"SELECT count(*) FILTER (WHERE status = 'loaded'), "
+        f"coalesce(sum(row_count) FILTER (WHERE status = 'loaded'), 0), "
+        f"max(loaded_at) FILTER (WHERE status = 'loaded'), "
+        f"count(*) FILTER (WHERE status IN ('erased', 'suppressed')) "
+        f"FROM {LEDGER_TABLE}"
     ).fetchone()
-    return {
+    mark = {
         "loaded_files": files,
         "loaded_rows": int(rows),
         "last_loaded_at": last_loaded_at.isoformat() if last_loaded_at else None,
     }
+    # Rows an erasure deleted (or the loader dropped for an erased person) change the data
+    # too, so they change the fingerprint and the next scheduled build runs.
+    if changes:
+        mark["erasure_changes"] = int(changes)
+    return mark
 
 
 def recorded_parts(text: str | None) -> dict[str, Any]:

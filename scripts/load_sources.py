@@ -55,6 +55,7 @@ import duckdb
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import erasure  # noqa: E402
 from folders import create_parent_folder  # noqa: E402
 from landing_contract import (  # noqa: E402
     LANDING_FILE_SUFFIXES,
@@ -104,6 +105,9 @@ CREATE TABLE IF NOT EXISTS {RAW_SCHEMA}.{LEDGER_TABLE} (
 """
 
 LOADED, FAILED, SKIPPED_CHANGED = "loaded", "failed", "skipped_changed"
+# Ledger rows that are not loads: rows of erased people dropped at load (``suppressed``)
+# or deleted later by an erasure (``erased``, written by erasure.py).
+SUPPRESSED = "suppressed"
 
 
 class UsageError(Exception):
@@ -152,6 +156,8 @@ class RunSummary:
     table_rows: dict[str, int] = field(default_factory=dict)
     # Loaded files whose bytes were already loaded under another path (a copied file?).
     same_bytes_as: list[tuple[str, str]] = field(default_factory=list)
+    # Rows of erased people the loader dropped (the erasure suppression list).
+    suppressed_rows: int = 0
 
 
 def quote_ident(name: str) -> str:
@@ -439,11 +445,13 @@ def first_line(exc: BaseException) -> str:
 class Loader:
     """Loads inspected files of the contract tables, one transaction per unit."""
 
-    def __init__(self, con: duckdb.DuckDBPyConnection, landing: Path, summary: RunSummary):
+    def __init__(self, con: duckdb.DuckDBPyConnection, landing: Path, summary: RunSummary,
+                 database: Path):
         self.con = con
         self.landing_prefix = str(landing) + os.sep
         self.summary = summary
         self._last_stamp = datetime.min
+        self.suppression_salt = suppression_salt(con, database)
 
     def continue_after(self, previous: datetime | None) -> None:
         if previous is not None:
@@ -531,6 +539,7 @@ class Loader:
             unexpected = set(counts) - {f.rel_path for f in files}
             if unexpected:
                 raise RuntimeError(f"rows attributed to unexpected files: {sorted(unexpected)}")
+            suppressed = self.drop_suppressed_rows(table, loaded_at)
             for landing_file in files:
                 new_columns = added.get(landing_file.rel_path)
                 record(
@@ -541,14 +550,48 @@ class Loader:
                     row_count=counts.get(landing_file.rel_path, 0),
                     added_columns=new_columns,
                 )
+                if suppressed.get(landing_file.rel_path):
+                    record(
+                        con,
+                        landing_file,
+                        SUPPRESSED,
+                        loaded_at,
+                        row_count=suppressed[landing_file.rel_path],
+                        error="rows of erased people dropped (privacy.erasure_suppressions)",
+                    )
             con.execute("COMMIT")
         except BaseException:
             con.execute("ROLLBACK")
             raise
+        self.summary.suppressed_rows += sum(suppressed.values())
         for landing_file in files:
             self.summary.loaded.append((landing_file, counts.get(landing_file.rel_path, 0)))
             for column in added.get(landing_file.rel_path, []):
                 self.summary.added_columns[table.raw_table].append(column)
+
+    def drop_suppressed_rows(self, table: LandingTable, loaded_at: datetime) -> dict[str, int]:
+        """Delete the rows just loaded that carry an erased person's email, phone, contact
+        id or shop customer id (salted hashes in ``privacy.erasure_suppressions``, see
+        ``erasure.py``); the rows dropped per file, which the ledger records."""
+        if self.suppression_salt is None:
+            return {}
+        condition = erasure.suppressed_row_condition(table.raw_table)
+        if condition is None:
+            return {}
+        parameters = {"salt": self.suppression_salt, "loaded_at": loaded_at}
+        dropped = dict(
+            self.con.execute(
+                f"SELECT _source_file, count(*) FROM {raw_table_sql(table)} "
+                f"WHERE _loaded_at = $loaded_at AND {condition} GROUP BY _source_file",
+                parameters,
+            ).fetchall()
+        )
+        if dropped:
+            self.con.execute(
+                f"DELETE FROM {raw_table_sql(table)} WHERE _loaded_at = $loaded_at AND {condition}",
+                parameters,
+            )
+        return dropped
 
     def fail(self, landing_file: LandingFile, error: str) -> None:
         self.con.execute("BEGIN TRANSACTION")
@@ -581,6 +624,19 @@ class Loader:
                     # One bad file spoils the statement: retry file by file.
                     for landing_file in chunk:
                         self.load_file(table, landing_file)
+
+
+def suppression_salt(con: duckdb.DuckDBPyConnection, database: Path) -> str | None:
+    """The erasure salt when the warehouse has a suppression list, else None."""
+    listed = con.execute(
+        "SELECT count(*) FROM information_schema.tables WHERE table_schema = ? AND table_name = ?",
+        [erasure.PRIVACY_SCHEMA, "erasure_suppressions"],
+    ).fetchone()[0]
+    if not listed:
+        return None
+    if not con.execute(f"SELECT count(*) FROM {erasure.PRIVACY_SCHEMA}.erasure_suppressions").fetchone()[0]:
+        return None
+    return erasure.salt_for(database)
 
 
 def chunked(files: list[LandingFile]) -> list[list[LandingFile]]:
@@ -616,7 +672,7 @@ def run(landing: Path, database: Path, retry_failed: bool = False) -> RunSummary
         files = discover(landing, summary)
         fingerprint(files)
         ledger = read_ledger(con)
-        loader = Loader(con, landing, summary)
+        loader = Loader(con, landing, summary, database)
         # Transaction stamps stay unique even if the clock went back since the last run.
         loader.continue_after(con.execute(
             f"SELECT max(loaded_at) FROM {RAW_SCHEMA}.{LEDGER_TABLE}"
@@ -702,6 +758,10 @@ def format_summary(summary: RunSummary, seconds: float) -> str:
         lines.append(
             f"{RAW_SCHEMA + '.' + name:<28}{loaded_files[name]:>8}{loaded_rows[name]:>14,}"
             f"{summary.table_rows[name]:>14,}"
+        )
+    if summary.suppressed_rows:
+        lines.append(
+            f"rows of erased people dropped (suppression list): {summary.suppressed_rows:,}"
         )
     for name, columns in summary.added_columns.items():
         names = ", ".join(dict.fromkeys(columns))

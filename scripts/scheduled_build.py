@@ -65,6 +65,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+import erasure
 import serving
 from build_errors import UsageError, WarehouseUnavailable
 from build_fingerprint import describe, fingerprint_of, fingerprint_parts
@@ -243,6 +244,16 @@ def main(argv: list[str] | None = None) -> int:
             raise UsageError(f"{project_dir} is not a dbt project (no dbt_project.yml)")
         database = warehouse_path(project_dir)
         serving_file = checked_serving_path(database, project_dir)
+        # Erasure requests are completed before anything is built from the data they name
+        # (erasure.py): every file then holds none of the person's data, and the build
+        # that follows never sees it.
+        erased = erasure.run(database)
+        if erased.pending:
+            print(
+                f"scheduled build: erasure: {erased.completed} request(s) completed, "
+                f"{erased.rows_affected} row(s) removed from {erased.files_touched} file(s) "
+                f"in {erased.seconds:.1f} s (privacy.erasure_log)"
+            )
         ledger, previous, checked_marks = read_warehouse(database)
         # as_of defaults to today when the fingerprint is taken, and dbt gets that day
         # ($SEGMENTS_AS_OF), so a build that starts just before midnight builds the day

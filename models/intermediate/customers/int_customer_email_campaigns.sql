@@ -25,6 +25,7 @@
         key_only_when_null='campaign_id',
         replace_single_rows=true,
         on_schema_change='fail',
+        post_hook="{{ purge_expired_rows('email', 'last_event_at') }}",
     )
 }}
 -- depends_on: {{ ref('int_identifier_customer_changes') }}

@@ -26,6 +26,7 @@
         unique_key='customer_id',
         key_only_when_null='activity_date',
         on_schema_change='fail',
+        post_hook="{{ purge_expired_rows('web', 'activity_date') }}",
     )
 }}
 

@@ -20,7 +20,10 @@
         incremental_strategy='delete+insert',
         unique_key='email_campaign_id',
         on_schema_change='fail',
-        post_hook="{{ insert_remaining_hash_buckets(var('email_recipient_campaign_buckets')) }}",
+        post_hook=[
+            "{{ insert_remaining_hash_buckets(var('email_recipient_campaign_buckets')) }}",
+            "{{ purge_expired_rows('email', 'last_event_at') }}",
+        ],
     )
 }}
 

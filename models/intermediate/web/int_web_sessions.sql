@@ -20,7 +20,10 @@
         unique_key='visitor_key',
         replace_from='started_at',
         on_schema_change='fail',
-        post_hook="{{ insert_remaining_hash_buckets(var('web_session_visitor_buckets')) }}",
+        post_hook=[
+            "{{ insert_remaining_hash_buckets(var('web_session_visitor_buckets')) }}",
+            "{{ purge_expired_rows('web', 'started_at') }}",
+        ],
     )
 }}
 

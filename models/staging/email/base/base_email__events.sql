@@ -1,6 +1,10 @@
 -- One row per raw email platform event row: typed, with its quarantine reason and its
 -- disposition (staged, duplicate or quarantined).
-{{ config(materialized='incremental', on_schema_change='fail') }}
+{{ config(
+    materialized='incremental',
+    on_schema_change='fail',
+    post_hook="{{ purge_expired_rows('email', 'occurred_at', raw_table='events') }}",
+) }}
 
 with
 
