@@ -205,6 +205,7 @@ def test_erasure_reaches_every_file_and_is_logged(state):
     assert any(" staging." in hit for hit in before), before
     assert any(" intermediate." in hit for hit in before), before
     assert any(hit.startswith("serving.duckdb") for hit in before), before
+    assert any(hit.startswith("restricted.duckdb") for hit in before), before
 
     land(s, "privacy/erasure_requests", "part-request", [{
         "erasure_request_id": "ER-TEST-0001", "email": f"  {email.upper()} ", "contact_id": "",
