@@ -94,6 +94,7 @@ STAGES = {
                           "models/intermediate/customers/int_customers_as_of",
                           "models/intermediate/customers/int_customer_contacts_",
                           "models/intermediate/customers/int_customer_consent_",
+                          "models/intermediate/consent/", "models/marts/consent/",
                           "models/intermediate/customers/int_customer_rfm_",
                           "models/intermediate/customers/int_customer_profiles",
                           "models/marts/customers/"),
