@@ -15,11 +15,12 @@ import sys
 
 import pytest
 
-from test_membership_events import GENERATOR, LOADER, build, new_warehouse, query, run
+from test_membership_events import END_DATE, GENERATOR, LOADER, build, new_warehouse, query, run
 
-FIRST_DAY = "2026-06-28"
-WITHDRAWAL_DAY = "2026-06-29"
-REGRANT_DAY = "2026-06-30"
+# The first day is test_membership_events' END_DATE: the same small world.
+FIRST_DAY = END_DATE
+WITHDRAWAL_DAY = "2026-06-30"
+REGRANT_DAY = "2026-07-01"
 # Consent-requiring segments whose rules do not depend on the as_of day alone (no
 # "within N days" bound that a day can cross), so only consent moves their members.
 DAY_STABLE_SEGMENTS = ("loyal_engaged", "cart_abandoners", "churned", "dormant_openers")
