@@ -78,7 +78,8 @@ REGISTRY = REPO / "models" / "marts" / "segments" / "_segment_registry.yml"
 PROJECT = REPO / "dbt_project.yml"
 PROFILES = REPO / "profiles.yml"
 CURRENCY_RATES = REPO / "seeds" / "currency_rates.csv"
-CONSENT_COLUMNS = {"email": "has_email_consent", "sms": "has_sms_consent", "ads": "has_ads_consent"}
+CONSENT_COLUMNS = {"email": "(has_email_consent and not is_email_undeliverable)", "sms": "has_sms_consent",
+                   "ads": "has_ads_consent"}
 DEFAULT_END_DATE = dt.date(2026, 6, 30)
 
 # The parts of the pipeline, in build order, that the baseline's `-- stage:` lines and the
@@ -94,6 +95,7 @@ STAGES = {
                           "models/intermediate/customers/int_customers_as_of",
                           "models/intermediate/customers/int_customer_contacts_",
                           "models/intermediate/customers/int_customer_consent_",
+                          "models/intermediate/consent/", "models/marts/consent/",
                           "models/intermediate/customers/int_customer_rfm_",
                           "models/intermediate/customers/int_customer_profiles",
                           "models/marts/customers/", "models/marts/restricted/"),

@@ -163,35 +163,46 @@ where not coalesce(
     false)
 qualify row_number() over (partition by contact_id, updated_at order by _loaded_at, _source_file, _file_row_number) = 1;
 
+create or replace table baseline.consent_purposes as
+select * from (values
+    ('email', 'email_marketing'), ('sms', 'sms_marketing'), ('ads', 'ad_user_data'),
+    ('ads', 'ad_personalization'), ('onsite', 'onsite_personalisation')
+) as purposes (channel, purpose);
+
 create or replace table baseline.consent_events as
-select consent_event_id, contact_id, channel, consent_status = 'granted' as is_granted, occurred_at
+select consent_event_id, contact_id, channel, purpose, consent_status = 'granted' as is_granted, occurred_at
 from (
     select
         clean(consent_event_id) as consent_event_id,
         clean(contact_id) as contact_id,
         lower(trim(channel)) as channel,
+        lower(clean(purpose)) as purpose,
         lower(trim(consent_status)) as consent_status,
         parse_ts(occurred_at) as occurred_at,
         _loaded_at, _source_file, _file_row_number
     from raw.crm_consent_events
-)
+) as events
 where not coalesce(
     consent_event_id is null
     or contact_id is null
-    or channel not in ('email', 'sms', 'ads')
+    or channel not in ('email', 'sms', 'ads', 'onsite', 'all')
     or consent_status not in ('granted', 'revoked')
+    or (channel = 'all' and consent_status = 'granted')
+    or (purpose is not null
+        and (channel, purpose) not in (select (channel, purpose) from baseline.consent_purposes))
     or bad_ts(occurred_at, _loaded_at),
     false)
 qualify row_number() over (partition by consent_event_id order by _loaded_at, _source_file, _file_row_number) = 1;
 
 create or replace temp table email_events_usable as
-select email_event_id, campaign_id, email, event_type, occurred_at, _loaded_at, _source_file, _file_row_number
+select email_event_id, campaign_id, email, event_type, bounce_type, occurred_at, _loaded_at, _source_file, _file_row_number
 from (
     select
         clean(email_event_id) as email_event_id,
         clean(campaign_id) as campaign_id,
         norm_email(email) as email,
         lower(trim(event_type)) as event_type,
+        lower(clean(bounce_type)) as bounce_type,
         parse_ts(occurred_at) as occurred_at,
         email as email_raw,
         _loaded_at, _source_file, _file_row_number
@@ -215,7 +226,7 @@ with later_deliveries as (
     )
     qualify row_number() over (partition by email_event_id order by _loaded_at, _source_file, _file_row_number) > 1
 )
-select campaign_id, email, event_type, occurred_at
+select email_event_id, campaign_id, email, event_type, bounce_type, occurred_at
 from email_events_usable
 anti join later_deliveries using (_source_file, _file_row_number);
 
@@ -591,24 +602,47 @@ left join last_three using (customer_id)
 group by customer_id;
 
 -- stage: customer features
+-- Consent per customer and purpose: the latest signal wins (CRM events, global unsubscribes
+-- covering every purpose, email-platform unsubscribes and spam complaints withdrawing
+-- email); a channel is consented when all its purposes are granted.
 create or replace temp table consent_features as
-select
-    customer_id,
-    bool_or(channel = 'email' and is_granted) as has_email_consent,
-    bool_or(channel = 'sms' and is_granted) as has_sms_consent,
-    bool_or(channel = 'ads' and is_granted) as has_ads_consent
-from (
-    select identifiers.customer_id, consent.channel, consent.is_granted
+with signals as (
+    select identifiers.customer_id, consent.channel, consent.purpose, consent.is_granted,
+        consent.occurred_at, consent.consent_event_id as event_id
     from baseline.consent_events as consent
     inner join baseline.identifiers as identifiers
         on identifiers.id_type = 'contact_id' and consent.contact_id = identifiers.id_value
     where consent.occurred_at < '{{as_of_cutoff}}'
+    union all
+    select identifiers.customer_id, 'email', null, false, events.occurred_at, events.email_event_id
+    from baseline.email_events as events
+    inner join baseline.identifiers as identifiers
+        on identifiers.id_type = 'email' and events.email = identifiers.id_value
+    where events.event_type in ('unsubscribe', 'spam_complaint') and events.occurred_at < '{{as_of_cutoff}}'
+),
+purpose_consents as (
+    select signals.customer_id, purposes.channel, purposes.purpose, signals.is_granted
+    from signals
+    inner join baseline.consent_purposes as purposes
+        on (signals.channel = 'all' or signals.channel = purposes.channel)
+        and (signals.purpose is null or signals.purpose = purposes.purpose)
     qualify row_number() over (
-        partition by identifiers.customer_id, consent.channel
-        order by consent.occurred_at desc, consent.consent_event_id desc
+        partition by signals.customer_id, purposes.purpose
+        order by signals.occurred_at desc, signals.event_id desc
     ) = 1
 )
+select
+    customer_id,
+    count(*) filter (where channel = 'email' and is_granted) = 1 as has_email_consent,
+    count(*) filter (where channel = 'sms' and is_granted) = 1 as has_sms_consent,
+    count(*) filter (where channel = 'ads' and is_granted) = 2 as has_ads_consent
+from purpose_consents
 group by customer_id;
+
+create or replace temp table hard_bounced_emails as
+select distinct email
+from baseline.email_events
+where event_type = 'bounce' and bounce_type = 'hard' and occurred_at < '{{as_of_cutoff}}';
 
 create or replace table baseline.customer_features as
 with first_emails as (
@@ -642,6 +676,7 @@ select
     coalesce(consent_features.has_email_consent, false) as has_email_consent,
     coalesce(consent_features.has_sms_consent, false) as has_sms_consent,
     coalesce(consent_features.has_ads_consent, false) as has_ads_consent,
+    hard_bounced_emails.email is not null as is_email_undeliverable,
     cast((
         (coalesce(primary_contacts.email, first_emails.email) is not null)::int
         + (primary_contacts.country_code is not null)::int
@@ -655,7 +690,8 @@ left join first_emails on customers.customer_id = first_emails.customer_id
 left join order_features on customers.customer_id = order_features.customer_id
 left join web_features on customers.customer_id = web_features.customer_id
 left join email_features on customers.customer_id = email_features.customer_id
-left join consent_features on customers.customer_id = consent_features.customer_id;
+left join consent_features on customers.customer_id = consent_features.customer_id
+left join hard_bounced_emails on primary_contacts.email = hard_bounced_emails.email;
 
 -- stage: segments
 -- segment rules from the registry, priorities and the default segment -----------------------

@@ -74,11 +74,14 @@ LANDING_TABLES: tuple[LandingTable, ...] = (
             "consent_event_id",
             "contact_id",
             "channel",
+            "purpose",
             "consent_status",
             "occurred_at",
             "capture_source",
         ),
-        "Consent grants and revocations per contact and channel (email, sms, ads).",
+        "Consent grants and revocations per contact and channel (email, sms, ads, onsite, or "
+        "'all' for a global unsubscribe), optionally for one purpose; files from before the "
+        "purpose column load it as null.",
     ),
     LandingTable(
         "web",

@@ -15,7 +15,13 @@
     {%- endif -%}
     {%- do validate_segment_registry() -%}
     {%- set segments = segment_registry() -%}
-    {%- set consent_columns = {'email': 'has_email_consent', 'sms': 'has_sms_consent', 'ads': 'has_ads_consent'} -%}
+    {#- The check per channel that needs consent: email also needs a deliverable address.
+        Onsite needs none (has_onsite_consent is recorded but not a membership gate). -#}
+    {%- set consent_columns = {
+        'email': '(has_email_consent and not is_email_undeliverable)',
+        'sms': 'has_sms_consent',
+        'ads': 'has_ads_consent',
+    } -%}
     {%- set by_key = {} -%}
     {%- set default_segment = namespace(value=none) -%}
     {%- for segment in segments -%}

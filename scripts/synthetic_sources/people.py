@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from .config import DAY, NEVER, NEVER_TS
-from .draws import WEB_HOUR_WEIGHTS, hour_seconds, rng_for
+from .draws import WEB_HOUR_WEIGHTS, hash_uniform, hour_seconds, rng_for
 from .geography import CET, COUNTRIES, COUNTRY_CURRENCY, COUNTRY_SHARE, UK, US_EAST, US_WEST
 from .identities import DEVICE_SHARE, EMAIL_DOMAINS, FIRST_NAMES, LAST_NAMES, SHARED_DEVICE_SHARE
 from .seasonality import demand
@@ -28,10 +28,14 @@ SIGNUPS_PER_BASE_PER_DAY = 0.30 / 365
 TEST_ACCOUNT_SHARE = 0.002
 
 CONSENT_CHANNELS = ("email", "sms", "ads")
-CAPTURE_SOURCES = ("signup_form", "checkout", "preference_center", "import")
-SIGNUP_FORM, CHECKOUT, PREFERENCE_CENTER, IMPORT = range(4)
+CAPTURE_SOURCES = ("signup_form", "checkout", "preference_center", "import", "cookie_banner")
+SIGNUP_FORM, CHECKOUT, PREFERENCE_CENTER, IMPORT, COOKIE_BANNER = range(5)
 CONSENT_AT_SIGNUP = np.array([0.55, 0.15, 0.40])
 CONSENT_REVOKE_SHARE = np.array([0.20, 0.25, 0.15])
+ONSITE_CONSENT_SHARE = 0.45  # accept personalisation on the cookie banner at signup
+ONSITE_REVOKE_SHARE = 0.10
+AD_PERSONALIZATION_REVOKE_SHARE = 0.20  # of ads grants: keep ad_user_data, drop personalisation
+GLOBAL_UNSUBSCRIBE_SHARE = 0.015  # "unsubscribe from everything"
 
 PERSON_FIELDS = (
     "signup_ts", "archetype", "is_test", "has_contact", "has_shop", "crm_shop_link",
@@ -78,7 +82,37 @@ class People:
                                            self.day_of(np.minimum(self.consent_revoke_ts, 2**40)))
         self.currency = COUNTRY_CURRENCY[self.country0]
         self.n_people = total
+        self._draw_consent_extras()
         self._link_shared_devices()
+
+    def _draw_consent_extras(self) -> None:
+        """Onsite personalisation consent, ad personalisation withdrawn on its own (Google
+        consent mode's purposes) and global unsubscribes. Stateless draws per person
+        (hash_uniform), so the other traits keep their draws and a longer window gives
+        every person the same values."""
+        n = self.n_people
+        person = np.arange(n)
+        contact = self.has_contact
+
+        def uniform(stream: int) -> np.ndarray:
+            return hash_uniform(np.full(n, self.seed), person, np.full(n, 0xC0DE0000 + stream))
+
+        def delay(stream: int, mean_days: float) -> np.ndarray:
+            return (-np.log1p(-uniform(stream)) * mean_days * DAY).astype(np.int64)
+
+        onsite = contact & (uniform(1) < ONSITE_CONSENT_SHARE)
+        self.onsite_grant_ts = np.where(onsite, self.signup_ts + 1 + (uniform(2) * 600).astype(np.int64), NEVER_TS)
+        onsite_revokes = onsite & (uniform(3) < ONSITE_REVOKE_SHARE)
+        self.onsite_revoke_ts = np.where(onsite_revokes, self.onsite_grant_ts + delay(4, 150) + 3600, NEVER_TS)
+        ads_grant = self.consent_grant_ts[:, 2]
+        drops = (ads_grant < NEVER_TS) & (uniform(5) < AD_PERSONALIZATION_REVOKE_SHARE)
+        self.ad_personalization_revoke_ts = np.where(drops, ads_grant + delay(6, 100) + 600, NEVER_TS)
+        unsubscribes = contact & (uniform(7) < GLOBAL_UNSUBSCRIBE_SHARE)
+        # Spread over the 90 days before the world starts and the 120 after it (a fixed
+        # span, so a longer window keeps the shorter one's rows).
+        unsubscribe_ts = self.start_epoch - 90 * DAY + (uniform(8) * 210 * DAY).astype(np.int64)
+        unsubscribe_ts = np.maximum(unsubscribe_ts, self.signup_ts + 3600)
+        self.global_unsubscribe_ts = np.where(unsubscribes, unsubscribe_ts, NEVER_TS)
 
     def _draw_people(self, rng: np.random.Generator, signup_ts: np.ndarray, existing: int,
                      is_base: bool) -> dict[str, np.ndarray]:

@@ -31,6 +31,6 @@ class World(Clock, People, Identities, Catalogue):
 
     # --- state of a person on a day -------------------------------------------------
     def email_audience(self, n: int, ts: int, day: int) -> np.ndarray:
-        """Mask over people [0, n) with email consent at ``ts``."""
+        """Mask over people [0, n) with email consent at ``ts`` (and no global unsubscribe)."""
         return ((self.consent_grant_ts[:n, 0] <= ts) & (self.consent_revoke_ts[:n, 0] > ts)
-                & (self.erasure_day[:n] > day))
+                & (self.global_unsubscribe_ts[:n] > ts) & (self.erasure_day[:n] > day))

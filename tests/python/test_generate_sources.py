@@ -82,9 +82,9 @@ def scalar(con, sql: str):
 # simulated data updates it, and says why in the commit.
 PINNED_RUN = ("--customers", "300", "--days", "10", "--seed", "5", "--end-date", "2026-03-31",
               "--malformed-rate", "0.02", "--duplicate-rate", "0.03", "--late-rate", "0.05")
-PINNED_FILES = 70
-PINNED_ROWS = 1950
-PINNED_DIGEST = "5712e92aa0455242531d0944286b879fff37c2a1849266919c9c2b9df1127a1d"
+PINNED_FILES = 68
+PINNED_ROWS = 2102
+PINNED_DIGEST = "553a8b2df1cfefa3c5f24d4edf2bba552d189f1ca8b51f8dcfc5eeb8065a8832"
 
 
 def content_digest(root: Path) -> tuple[int, int, str]:
@@ -346,6 +346,28 @@ def test_change_records_arrive_late_and_out_of_order(con):
     assert {"lead", "customer"} <= stages
     sources = {r[0] for r in con.execute("select distinct capture_source from crm_consent_events").fetchall()}
     assert sources >= {"signup_form", "checkout", "preference_center", "import"}
+
+
+def test_consent_events_cover_onsite_ad_purposes_and_global_unsubscribes(con):
+    counts = dict(con.execute("""
+        select channel || '/' || coalesce(nullif(purpose, ''), '*') || '/' || consent_status, count(*)
+        from crm_consent_events group by 1""").fetchall())
+    assert counts.get("onsite/*/granted", 0) > 0 and counts.get("onsite/*/revoked", 0) > 0
+    assert counts.get("ads/ad_personalization/revoked", 0) > 0
+    assert counts.get("all/*/revoked", 0) > 0
+    assert not any(key.startswith("all/") and key.endswith("/granted") for key in counts)
+    # Nobody gets a campaign email after their global unsubscribe.
+    assert scalar(con, """
+        with unsubscribed as (
+            select contact_id, min(try_cast(occurred_at as timestamptz)) as unsubscribed_at
+            from crm_consent_events where channel = 'all' group by contact_id),
+        unsubscribed_emails as (
+            select distinct lower(trim(contacts.email)) as email, unsubscribed.unsubscribed_at
+            from unsubscribed join crm_contacts as contacts using (contact_id))
+        select count(*) from email_events
+        join unsubscribed_emails on lower(trim(email_events.email)) = unsubscribed_emails.email
+        where email_events.event_type = 'send' and email_events.campaign_id like 'CMP-2%'
+          and try_cast(email_events.occurred_at as timestamptz) > unsubscribed_emails.unsubscribed_at + interval 1 hour""") == 0
 
 
 def test_email_rates_are_realistic(con):

@@ -50,10 +50,10 @@ def run(command: list[str], cwd: Path, env: dict[str, str]) -> None:
     assert result.returncode == 0, f"{' '.join(command)} failed:\n{result.stdout[-4000:]}\n{result.stderr[-2000:]}"
 
 
-@pytest.fixture(scope="module")
-def warehouse(tmp_path_factory):
-    """A copy of the project with its own warehouse, built for END_DATE."""
-    root = tmp_path_factory.mktemp("segments_events")
+def new_warehouse(root: Path, end_date: str) -> dict:
+    """A copy of the project under ``root`` with its own warehouse of a small synthetic
+    data set (300 customers, 60 days, seed 11) ending ``end_date``, built for that day.
+    Returns the state the helpers below take."""
     project = root / "project"
     shutil.copytree(
         PROJECT_DIR, project,
@@ -72,12 +72,18 @@ def warehouse(tmp_path_factory):
     (root / "duckdb_tmp").mkdir()
     landing = root / "landing"
     generate = [sys.executable, str(GENERATOR), "--customers", "300", "--days", "60", "--seed", "11",
-                "--end-date", END_DATE, "--out", str(landing)]
+                "--end-date", end_date, "--out", str(landing)]
     run(generate, project, env)
     run([sys.executable, str(LOADER), "--landing", str(landing), "--database", str(database)], project, env)
     state = {"project": project, "database": database, "env": env, "landing": landing, "generate": generate}
-    build(state, END_DATE)
+    build(state, end_date)
     return state
+
+
+@pytest.fixture(scope="module")
+def warehouse(tmp_path_factory):
+    """A copy of the project with its own warehouse, built for END_DATE."""
+    return new_warehouse(tmp_path_factory.mktemp("segments_events"), END_DATE)
 
 
 def build(state: dict, as_of: str, *extra: str) -> None:

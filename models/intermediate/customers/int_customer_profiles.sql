@@ -89,7 +89,9 @@ joined as (
         coalesce(int_customer_web_summary.page_views_last_30_days, 0) as page_views_last_30_days,
         coalesce(int_customer_consent_as_of.has_email_consent, false) as has_email_consent,
         coalesce(int_customer_consent_as_of.has_sms_consent, false) as has_sms_consent,
-        coalesce(int_customer_consent_as_of.has_ads_consent, false) as has_ads_consent
+        coalesce(int_customer_consent_as_of.has_ads_consent, false) as has_ads_consent,
+        coalesce(int_customer_consent_as_of.has_onsite_consent, false) as has_onsite_consent,
+        coalesce(int_customer_consent_as_of.is_email_undeliverable, false) as is_email_undeliverable
     from int_customers_as_of
     left join int_customer_contacts_as_of
         on int_customers_as_of.customer_id = int_customer_contacts_as_of.customer_id
@@ -224,6 +226,8 @@ final as (
         with_days.has_email_consent,
         with_days.has_sms_consent,
         with_days.has_ads_consent,
+        with_days.has_onsite_consent,
+        with_days.is_email_undeliverable,
         cast(coalesce(int_customer_rfm_scores.rfm_recency_score, 0) as integer) as rfm_recency_score,
         cast(coalesce(int_customer_rfm_scores.rfm_frequency_score, 0) as integer) as rfm_frequency_score,
         cast(coalesce(int_customer_rfm_scores.rfm_monetary_score, 0) as integer) as rfm_monetary_score,

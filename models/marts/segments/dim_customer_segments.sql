@@ -69,6 +69,7 @@ final as (
         int_customer_profiles.has_email_consent,
         coalesce(
             int_customer_profiles.has_email_consent
+            and not int_customer_profiles.is_email_undeliverable
             and {{ dbt.position(
                 "',email,'",
                 dbt.concat(["','", 'customer_segments.primary_segment_channels', "','"])

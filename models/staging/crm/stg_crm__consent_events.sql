@@ -1,4 +1,6 @@
--- One row per consent event: a contact granting or revoking consent on one channel.
+-- One row per consent event: a contact granting or revoking consent on one channel, for
+-- one purpose or (purpose null) every purpose of the channel; channel 'all' revoked is a
+-- global unsubscribe.
 with
 
 base as (
@@ -10,6 +12,7 @@ staged as (
         consent_event_id,
         contact_id,
         channel,
+        purpose,
         consent_status,
         capture_source,
         consent_status = 'granted' as is_granted,

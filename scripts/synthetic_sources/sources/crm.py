@@ -4,7 +4,8 @@ contacts        one record per change: created at signup, lifecycle lead -> cust
                 churned, phone or country changes, no-op touches; timestamps
                 'YYYY-MM-DD HH:MM:SS' UTC. The first landing date carries the import of
                 every contact that existed before the world started.
-consent_events  email/sms/ads grants and revocations; timestamps ISO-8601 '+00:00'.
+consent_events  email/sms/ads/onsite grants and revocations, a purpose on some ads events,
+                global unsubscribes (channel 'all'); timestamps ISO-8601 '+00:00'.
 """
 
 from __future__ import annotations
@@ -14,14 +15,20 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..columns import iso_text, pick, random_ids, sql_timestamp_text, where_text
-from ..config import DAY
+from ..config import DAY, NEVER, NEVER_TS
 from ..geography import COUNTRIES
 from ..identities import EMAIL_MESS, messy_emails
-from ..people import CAPTURE_SOURCES, CONSENT_CHANNELS, IMPORT, PREFERENCE_CENTER
+from ..people import CAPTURE_SOURCES, CONSENT_CHANNELS, COOKIE_BANNER, IMPORT, PREFERENCE_CENTER
 from ..world import World
 from .rows import Rows, make_table
 
 LIFECYCLE_STAGES = ("lead", "customer", "churned")
+# Landed consent channels: the per-channel traits' channels, then onsite and 'all' (a
+# global unsubscribe). Purposes: '' (every purpose of the channel) or one named purpose.
+LANDED_CHANNELS = (*CONSENT_CHANNELS, "onsite", "all")
+ADS, ONSITE, ALL_CHANNELS = 2, 3, 4
+LANDED_PURPOSES = ("", "ad_personalization")
+NO_PURPOSE, AD_PERSONALIZATION = range(2)
 
 
 def contacts_day(w: World, day: int) -> Rows:
@@ -92,10 +99,27 @@ def contacts_day(w: World, day: int) -> Rows:
 
 
 def consent_day(w: World, day: int) -> Rows:
-    """Consent grants and revocations; the first date also imports the pre-world history."""
+    """Consent grants and revocations; the first date also imports the pre-world history.
+
+    Channel-wide events carry no purpose (they cover every purpose of the channel); an
+    ads event can name one purpose (ad_personalization withdrawn while ad_user_data
+    stays); channel 'all' revoked is a global unsubscribe."""
     rng = w.rng(day, "crm/consent_events")
     n = int(w.n_by_day[day])
-    person, channel, status, source, ts = [], [], [], [], []
+    person, channel, purpose, status, source, ts = [], [], [], [], [], []
+
+    def add(hits, when, c, p, granted, src):
+        person.append(hits)
+        channel.append(np.full(hits.size, c))
+        purpose.append(np.full(hits.size, p))
+        status.append(np.full(hits.size, 0 if granted else 1))
+        source.append(np.where(when < w.start_epoch, IMPORT, src))
+        ts.append(when)
+
+    def on_day(when_ts: np.ndarray) -> np.ndarray:
+        when_day = np.where(when_ts >= NEVER_TS, NEVER, w.day_of(np.minimum(when_ts, 2**40)))
+        return (when_day == day) | ((when_day < 0) if day == 0 else False)
+
     for c in range(len(CONSENT_CHANNELS)):
         grant_day, revoke_day = w.consent_grant_day[:n, c], w.consent_revoke_day[:n, c]
         for granted, mask in ((True, grant_day == day), (False, revoke_day == day)):
@@ -104,18 +128,26 @@ def consent_day(w: World, day: int) -> Rows:
             hits = np.flatnonzero(mask)
             when = (w.consent_grant_ts if granted else w.consent_revoke_ts)[hits, c]
             src = w.consent_source[hits, c] if granted else np.full(hits.size, PREFERENCE_CENTER)
-            person.append(hits)
-            channel.append(np.full(hits.size, c))
-            status.append(np.full(hits.size, 0 if granted else 1))
-            source.append(np.where(when < w.start_epoch, IMPORT, src))
-            ts.append(when)
-    person, channel, status, source, ts = map(np.concatenate, (person, channel, status, source, ts))
+            add(hits, when, c, NO_PURPOSE, granted, src)
+    extras = (
+        (w.onsite_grant_ts, ONSITE, NO_PURPOSE, True, COOKIE_BANNER),
+        (w.onsite_revoke_ts, ONSITE, NO_PURPOSE, False, PREFERENCE_CENTER),
+        (w.ad_personalization_revoke_ts, ADS, AD_PERSONALIZATION, False, PREFERENCE_CENTER),
+        (w.global_unsubscribe_ts, ALL_CHANNELS, NO_PURPOSE, False, PREFERENCE_CENTER),
+    )
+    for when_ts, c, p, granted, src in extras:
+        hits = np.flatnonzero(on_day(when_ts[:n]))
+        add(hits, when_ts[hits], c, p, granted, np.full(hits.size, src))
+    person, channel, purpose, status, source, ts = map(
+        np.concatenate, (person, channel, purpose, status, source, ts))
     order = np.argsort(ts, kind="stable")
-    person, channel, status, source, ts = (a[order] for a in (person, channel, status, source, ts))
+    person, channel, purpose, status, source, ts = (
+        a[order] for a in (person, channel, purpose, status, source, ts))
     table = make_table("crm/consent_events", {
         "consent_event_id": random_ids(rng, person.size, "ce_", 10),
         "contact_id": w.contact_id.take(pa.array(person)),
-        "channel": pick(CONSENT_CHANNELS, channel),
+        "channel": pick(LANDED_CHANNELS, channel),
+        "purpose": pick(LANDED_PURPOSES, purpose),
         "consent_status": pick(("granted", "revoked"), status),
         "occurred_at": iso_text(ts, "+00:00"),
         "capture_source": pick(CAPTURE_SOURCES, source),

@@ -1,8 +1,14 @@
 -- One row per raw CRM consent event row: typed, with its quarantine reason and its
--- disposition (staged, duplicate or quarantined).
+-- disposition (staged, duplicate or quarantined). A purpose must be one the
+-- consent_purposes seed declares for the row's channel; channel 'all' is a global
+-- unsubscribe and can only revoke.
 {{ config(materialized='incremental', on_schema_change='fail') }}
 
 with
+
+consent_purposes as (
+    select * from {{ ref('consent_purposes') }}
+),
 
 {{ raw_rows_to_classify(source('crm', 'consent_events'), 'consent_event_id') }},
 
@@ -14,6 +20,7 @@ typed as {{ not_materialized() }} (
 
         -- strings
         lower(trim(channel)) as channel,
+        lower({{ clean_text('purpose') }}) as purpose,
         lower(trim(consent_status)) as consent_status,
         lower({{ clean_text('capture_source') }}) as capture_source,
 
@@ -28,6 +35,7 @@ typed as {{ not_materialized() }} (
         consent_event_id as consent_event_id_raw,
         contact_id as contact_id_raw,
         channel as channel_raw,
+        purpose as purpose_raw,
         consent_status as consent_status_raw,
         occurred_at as occurred_at_raw,
         capture_source as capture_source_raw
@@ -36,15 +44,20 @@ typed as {{ not_materialized() }} (
 
 validated as {{ not_materialized() }} (
     select
-        *,
+        typed.*,
         case
             {{ quarantine_when_missing('consent_event_id_raw') }}
             {{ quarantine_when_missing('contact_id_raw') }}
-            {{ quarantine_when_not_in('channel_raw', ['email', 'sms', 'ads']) }}
+            {{ quarantine_when_not_in('channel_raw', ['email', 'sms', 'ads', 'onsite', 'all']) }}
             {{ quarantine_when_not_in('consent_status_raw', ['granted', 'revoked']) }}
+            when typed.channel = 'all' and typed.consent_status = 'granted' then 'global_grant'
+            when typed.purpose is not null and consent_purposes.purpose is null then 'unknown_purpose'
             {{ plausibility_checks('crm', 'consent_events', 'occurred_at') }}
         end as quarantine_reason
     from typed
+    left join consent_purposes
+        on typed.channel = consent_purposes.channel
+            and typed.purpose = consent_purposes.purpose
 ),
 
 {{ classify_raw_rows('validated', ['consent_event_id']) }},
@@ -54,6 +67,7 @@ final as (
         consent_event_id,
         contact_id,
         channel,
+        purpose,
         consent_status,
         capture_source,
         occurred_at,
@@ -67,6 +81,7 @@ final as (
             'consent_event_id',
             'contact_id',
             'channel',
+            'purpose',
             'consent_status',
             'occurred_at',
             'capture_source'
