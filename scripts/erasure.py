@@ -618,10 +618,9 @@ def exports_path(database: Path, environ: dict[str, str] | None = None) -> Path:
 
 
 def other_database_files(database: Path) -> list[Path]:
-    files = [serving.serving_path(database)]
-    restricted = getattr(serving, "restricted_path", None)
-    if restricted is not None:
-        files.append(restricted(database))
+    """The files published from the warehouse: the serving file analysts read and the
+    restricted file activation reads."""
+    files = [serving.serving_path(database), serving.restricted_path(database)]
     return [path for path in files if path.resolve() != database.resolve()]
 
 
