@@ -4,7 +4,9 @@
     (`raw_table`: the name of the source table it reads) it deletes the same rows from the
     raw table too, matched by landing file and row number, and records them in the
     loader's ledger (raw.ingestion_ledger, status `purged`, one row per file), so the row
-    accounting stays exact. A row whose time is null (a quarantined row) is kept. -#}
+    accounting stays exact; a quarantined row's own time is not trusted there (it may be
+    the reason it was quarantined), so it expires by the time it was loaded. A row whose
+    time is null is kept. -#}
 {% macro purge_expired_rows(retention_source, time_column, raw_table=none) %}
     {%- set days = (var('retention_days', {}) or {}).get(retention_source) -%}
     {%- if days is none or not execute -%}
@@ -13,6 +15,12 @@
     {%- set cutoff_day = modules.datetime.datetime.strptime(as_of_date_string(), '%Y-%m-%d')
         - modules.datetime.timedelta(days=days | int) -%}
     {%- set cutoff = "cast('" ~ cutoff_day.strftime('%Y-%m-%d') ~ " 00:00:00' as " ~ dbt.type_timestamp() ~ ")" -%}
+    {%- if raw_table is none -%}
+        {%- set row_time = 'expired_rows.' ~ time_column -%}
+    {%- else -%}
+        {%- set row_time = 'case when expired_rows.quarantine_reason is null then expired_rows.' ~ time_column
+            ~ ' else expired_rows._loaded_at end' -%}
+    {%- endif -%}
     create schema if not exists privacy;
     create table if not exists privacy.retention_purges (
         purged_at {{ dbt.type_timestamp() }},
@@ -39,7 +47,7 @@
         null,
         {{ build_started_at() }}
     from {{ this }} as expired_rows
-    where expired_rows.{{ time_column }} < {{ cutoff }}
+    where {{ row_time }} < {{ cutoff }}
         and exists (
             select 1 from {{ raw }} as raw_rows
             where raw_rows._source_file = expired_rows._source_file
@@ -51,7 +59,7 @@
     from {{ raw }} as raw_rows
     where exists (
         select 1 from {{ this }} as expired_rows
-        where expired_rows.{{ time_column }} < {{ cutoff }}
+        where {{ row_time }} < {{ cutoff }}
             and expired_rows._source_file = raw_rows._source_file
             and expired_rows._file_row_number = raw_rows._file_row_number
     )
@@ -59,7 +67,7 @@
     delete from {{ raw }} as raw_rows
     where exists (
         select 1 from {{ this }} as expired_rows
-        where expired_rows.{{ time_column }} < {{ cutoff }}
+        where {{ row_time }} < {{ cutoff }}
             and expired_rows._source_file = raw_rows._source_file
             and expired_rows._file_row_number = raw_rows._file_row_number
     );
@@ -67,7 +75,7 @@
     insert into privacy.retention_purges
     select {{ build_started_at() }}, '{{ this }}', '{{ retention_source }}', {{ days }}, {{ cutoff }}, count(*)
     from {{ this }} as expired_rows
-    where expired_rows.{{ time_column }} < {{ cutoff }}
+    where {{ row_time }} < {{ cutoff }}
     having count(*) > 0;
-    delete from {{ this }} where {{ time_column }} < {{ cutoff }}
+    delete from {{ this }} as expired_rows where {{ row_time }} < {{ cutoff }}
 {% endmacro %}

@@ -174,10 +174,12 @@ def test_late_consent_withdrawal_and_erasure_on_the_same_as_of(warehouse):
     assert consent_member, "the demo data should have members of consent-only segments"
     withdrawer, withdrawn_segment, channels, contact_id = consent_member[0]
     erased = query(state, f"""
-        select customer_id, contact_id, email
-        from marts.dim_customers
-        where contact_id is not null and email is not null and customer_id != '{withdrawer}'
-        order by customer_id
+        select customers.customer_id, customers.contact_id, contacts.email
+        from marts.dim_customers as customers
+        inner join activation.dim_customer_contacts as contacts on customers.customer_id = contacts.customer_id
+        where customers.contact_id is not null and contacts.email is not null
+            and customers.customer_id != '{withdrawer}'
+        order by customers.customer_id
         limit 1
     """)[0]
     erased_memberships = {row for row in memberships(state) if row[0] == erased[0]}
