@@ -69,6 +69,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import serving  # noqa: E402
 from build_errors import UsageError, WarehouseUnavailable  # noqa: E402
+from build_records import relation_exists  # noqa: E402
 
 PRIVACY_SCHEMA = "privacy"
 REQUESTS_TABLE = "raw.privacy_erasure_requests"
@@ -250,14 +251,6 @@ class RunSummary:
 def insert_rows(con: duckdb.DuckDBPyConnection, sql: str, rows: list[list]) -> None:
     if rows:
         con.executemany(sql, rows)
-
-
-def relation_exists(con: duckdb.DuckDBPyConnection, qualified: str) -> bool:
-    schema, table = qualified.split(".")
-    return con.execute(
-        "SELECT count(*) FROM information_schema.tables WHERE table_schema = ? AND table_name = ?",
-        [schema, table],
-    ).fetchone()[0] > 0
 
 
 def ensure_privacy_tables(con: duckdb.DuckDBPyConnection) -> None:

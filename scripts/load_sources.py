@@ -628,11 +628,7 @@ class Loader:
 
 def suppression_salt(con: duckdb.DuckDBPyConnection, database: Path) -> str | None:
     """The erasure salt when the warehouse has a suppression list, else None."""
-    listed = con.execute(
-        "SELECT count(*) FROM information_schema.tables WHERE table_schema = ? AND table_name = ?",
-        [erasure.PRIVACY_SCHEMA, "erasure_suppressions"],
-    ).fetchone()[0]
-    if not listed:
+    if not erasure.relation_exists(con, f"{erasure.PRIVACY_SCHEMA}.erasure_suppressions"):
         return None
     if not con.execute(f"SELECT count(*) FROM {erasure.PRIVACY_SCHEMA}.erasure_suppressions").fetchone()[0]:
         return None
