@@ -305,3 +305,16 @@ def test_erasure_finds_every_identifier_hash_written() -> None:
             data_row = rows(content)[1]
             assert erasure.row_matches(data_row[:2], values), (destination_type, data_row)
 
+
+def test_erasure_finds_a_gmail_address_in_googles_form() -> None:
+    """Google's hash of a gmail address is of the address without its dots; erasure
+    must recognise it from the address as the warehouse holds it (with the dots)."""
+    import erasure
+
+    contact = Contact(customer_id="c1", email="Ann.Lee@gmail.com", granted_purposes=ADS)
+    values = erasure.export_values({"email": {"ann.lee@gmail.com"}})
+    content = only(write_destination("google_customer_match", [change("added", contact)], RUN).files,
+                   "ad_personalization")
+    data_row = rows(content)[1]
+    assert data_row[0] == sha("annlee@gmail.com")
+    assert erasure.row_matches(data_row, values)
