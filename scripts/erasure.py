@@ -70,6 +70,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import serving  # noqa: E402
 from build_errors import UsageError, WarehouseUnavailable  # noqa: E402
 from build_records import relation_exists  # noqa: E402
+from destination_formats import google_email  # noqa: E402
 
 PRIVACY_SCHEMA = "privacy"
 REQUESTS_TABLE = "raw.privacy_erasure_requests"
@@ -520,12 +521,15 @@ def erase_in_database_file(path: Path, subject: list[tuple[str, str]]) -> list[A
 
 def export_values(identifiers: dict[str, set[str]]) -> set[str]:
     """What an export file may hold of one subject: the identifiers, and the hashes ad and
-    email platforms key people by (SHA-256 and MD5 of the email; SHA-256 of the phone,
-    with and without '+')."""
+    email platforms key people by (SHA-256 and MD5 of the email, SHA-256 of Google's form
+    of it, without the dots of a gmail address; SHA-256 of the phone, with and without '+')."""
     values = {value.lower() for found in identifiers.values() for value in found}
     for email in identifiers.get("email", ()):
         values.add(hashlib.sha256(email.encode()).hexdigest())
         values.add(hashlib.md5(email.encode()).hexdigest())  # noqa: S324 - Mailchimp's key
+        google_form = google_email(email)
+        if google_form:
+            values.add(hashlib.sha256(google_form.encode()).hexdigest())
     for phone in identifiers.get("phone", ()):
         for form in (phone, f"+{phone}"):
             values.add(form)
