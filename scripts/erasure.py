@@ -10,7 +10,10 @@ the loader has landed:
    customer ids, anonymous ids, and the customer id); and, so that a request is complete
    even before any build has run, the raw rows that name them (a contact's email, phone
    and shop customer id; the orders of those emails and shop accounts; the devices a shop
-   account logged in from, unless the device logged in as someone else too). As in
+   account logged in from, unless the device logged in as someone else too); and the
+   E.164 form of their phones from the last build's ``activation.dim_customer_contacts``,
+   the form ad-platform files hash (a phone typed without its country code needs the
+   contact's country to get it). As in
    identity resolution, a value several people share (a family's address) does not
    bridge them: the rows holding it are deleted, not the other rows of the people sharing it.
 2. **Where.** It deletes every row that holds one of those identifiers, in every table of
@@ -76,6 +79,10 @@ PRIVACY_SCHEMA = "privacy"
 REQUESTS_TABLE = "raw.privacy_erasure_requests"
 LEDGER_TABLE = "raw.ingestion_ledger"
 RESOLVED_TABLE = "intermediate.int_identifiers_resolved_to_customers"
+# The last build's contacts: a phone typed without its country code ('0151 2345678') is
+# held in export files in its E.164 form, which only this model knows (it needs the
+# contact's country).
+CONTACTS_TABLE = "activation.dim_customer_contacts"
 SALT_ENV_VAR = "SEGMENTS_ERASURE_SALT"
 SALT_FILE_NAME = ".erasure_salt"
 EXPORTS_ENV_VAR = "SEGMENTS_EXPORTS_PATH"
@@ -381,6 +388,14 @@ def expand_identifiers(con: duckdb.DuckDBPyConnection) -> None:
                     and count(distinct erasure_identifiers.request_id) = 1""")
         if not grown:
             break
+
+    if relation_exists(con, CONTACTS_TABLE):
+        grow(f"""
+            select erasure_identifiers.request_id, 'phone', {phone_sql('contacts.phone_e164')}
+            from erasure_identifiers
+            inner join {CONTACTS_TABLE} as contacts
+                on erasure_identifiers.kind = 'customer_id'
+                    and contacts.customer_id = erasure_identifiers.value""")
 
 
 def identifiers_of(con: duckdb.DuckDBPyConnection, requests: list[Request]) -> None:

@@ -33,6 +33,7 @@ SCRIPTS = PROJECT_DIR / "scripts"
 END_DATE = "2026-06-29"
 UNIQUE_FIRST_NAME = "Zebulon"
 UNIQUE_LAST_NAME = "Quartermaine"
+NATIONAL_PHONE = "0770 090 0123"
 
 
 def run(command: list[str], cwd: Path, env: dict[str, str], expect: int = 0) -> str:
@@ -151,6 +152,7 @@ def test_erasure_reaches_every_file_and_is_logged(state):
             and contacts.contact_id in (
                 select identifier_value from intermediate.int_identifiers_resolved_to_customers
                 where identifier_type = 'contact_id')
+            and contacts.country_code != ''
         order by contacts.contact_id
         limit 1
     """)
@@ -165,7 +167,10 @@ def test_erasure_reaches_every_file_and_is_logged(state):
         where table_schema = 'raw' and table_name = 'crm_contacts' and column_name not like '\\_%' escape '\\'
         order by ordinal_position""")]
     renamed = dict(zip(columns, latest[0]))
-    renamed.update(first_name=UNIQUE_FIRST_NAME, last_name=UNIQUE_LAST_NAME, updated_at=f"{END_DATE}T20:00:00+00:00")
+    # The new version also has a new phone typed without its country code, so only the
+    # build (which knows the contact's country) knows its E.164 form.
+    renamed.update(first_name=UNIQUE_FIRST_NAME, last_name=UNIQUE_LAST_NAME, phone=NATIONAL_PHONE,
+                   updated_at=f"{END_DATE}T20:00:00+00:00")
     land(s, "crm/contacts", "part-rename", [renamed])
     load(s)
     scheduled_build(s)
@@ -177,7 +182,9 @@ def test_erasure_reaches_every_file_and_is_logged(state):
         select identifier_value from intermediate.int_identifiers_resolved_to_customers
         where customer_id = '{customer_id}'""")}
     phone_digits = "".join(ch for ch in phone if ch.isdigit())
-    needles = identifiers | {customer_id, email, phone_digits, UNIQUE_LAST_NAME, shop_customer_id, contact_id}
+    national_digits = "".join(ch for ch in NATIONAL_PHONE if ch.isdigit())
+    needles = identifiers | {customer_id, email, phone_digits, national_digits, UNIQUE_LAST_NAME,
+                             shop_customer_id, contact_id}
     assert len(identifiers) >= 4, identifiers
 
     # Exports written earlier, holding the subject and one other person.
@@ -198,6 +205,12 @@ def test_erasure_reaches_every_file_and_is_logged(state):
         json.dumps({"customer_id": customer_id, "segment": "vip", "change": "entered"}) + "\n"
         + json.dumps({"customer_id": "cus_someone_else", "segment": "vip", "change": "entered"}) + "\n"
     )
+    # An ad platform's row keyed by the hash of the E.164 phone alone (Meta: digits, no '+').
+    (phone_e164,) = query(s, f"""
+        select phone_e164 from activation.dim_customer_contacts where customer_id = '{customer_id}'""")[0]
+    assert phone_e164 and phone_e164.endswith(national_digits[1:]), (phone_e164, NATIONAL_PHONE)
+    phone_hash = sha256(phone_e164.lstrip("+"))
+    (exports / "meta_phones.csv").write_text(f"phone\n{phone_hash}\n{sha256('15550000000')}\n")
 
     # Before: the person is everywhere (so the search below can find what it looks for).
     before = hits_in_databases(s, {email, UNIQUE_LAST_NAME, customer_id})
@@ -222,6 +235,7 @@ def test_erasure_reaches_every_file_and_is_logged(state):
     assert other_email in (exports / "mailchimp" / "members.csv").read_text()
     assert pq.read_table(exports / "customer_match.parquet").num_rows == 1
     assert "cus_someone_else" in (exports / "webhook.jsonl").read_text()
+    assert (exports / "meta_phones.csv").read_text() == f"phone\n{sha256('15550000000')}\n"
 
     log = query(s, """
         select erasure_request_id, received_at, completed_at, rows_affected, tables_touched
