@@ -414,6 +414,9 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as exc:
         print(f"webhook_delivery: {'; '.join(str(exc).splitlines())}", file=sys.stderr)
         return 2
+    except OSError as exc:
+        print(f"webhook_delivery: cannot use the dead-letter file: {exc}", file=sys.stderr)
+        return 2
     print(result.summary)
     return 1 if result.dead_lettered else 0
 

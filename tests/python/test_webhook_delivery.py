@@ -474,11 +474,15 @@ def test_bad_settings_and_changes_fail_before_anything_is_sent(receivers, tmp_pa
     assert receiver.requests == []
 
 
-def test_retry_command_without_url_says_so_in_one_line(tmp_path, monkeypatch, capsys):
+def test_retry_command_errors_are_one_line(tmp_path, monkeypatch, capsys):
     monkeypatch.delenv("SEGMENTS_WEBHOOK_URL", raising=False)
     assert webhook_delivery.main(["retry", "--dead-letters", str(tmp_path / "dl.jsonl")]) == 2
     err = capsys.readouterr().err
     assert err.strip() == "webhook_delivery: $SEGMENTS_WEBHOOK_URL is not set: the webhook URL is needed"
+    monkeypatch.setenv("SEGMENTS_WEBHOOK_URL", "http://127.0.0.1:9/hook")
+    assert webhook_delivery.main(["retry", "--dead-letters", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("webhook_delivery: cannot use the dead-letter file:") and err.count("\n") == 1
 
 
 def test_retry_command_delivers_a_dead_letter_file(receivers, tmp_path, monkeypatch, capsys):
