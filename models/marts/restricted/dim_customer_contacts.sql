@@ -25,6 +25,7 @@ contacts as (
         int_customer_contacts_as_of.last_name,
         int_customer_contacts_as_of.phone,
         int_customer_contacts_as_of.country_code,
+        int_customer_contacts_as_of.birth_date,
         country_calling_codes.calling_code
     from int_customers_as_of
     left join int_customer_contacts_as_of
@@ -41,6 +42,7 @@ final as (
         cast(last_name as {{ dbt.type_string() }}) as last_name,
         cast({{ phone_e164('phone', 'calling_code') }} as {{ dbt.type_string() }}) as phone_e164,
         cast(country_code as {{ dbt.type_string() }}) as country_code,
+        cast(birth_date as date) as birth_date,
         cast({{ hashed_identifier('email', 'email') }} as {{ dbt.type_string() }}) as email_sha256,
         cast({{ hashed_identifier('phone', 'phone', 'calling_code') }} as {{ dbt.type_string() }}) as phone_sha256
     from contacts
