@@ -27,7 +27,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
-from typing import Mapping
+from typing import Iterator, Mapping
 
 import yaml
 
@@ -216,17 +216,28 @@ def _keys_problems(kind: str, items: list) -> list[str]:
     return problems
 
 
+def _entries(
+    kind: str, items: list, required: tuple[str, ...], optional: tuple[str, ...], problems: list[str]
+) -> Iterator[tuple[str, dict]]:
+    """(label, entry) for each entry that is a mapping, after adding the problems of its
+    key and fields (and of entries that are not mappings) to `problems`."""
+    problems += _keys_problems(kind, items)
+    for index, item in enumerate(items, start=1):
+        label = _label(kind, item, index)
+        if not isinstance(item, dict):
+            problems.append(f"{label}: is not a mapping of fields")
+            continue
+        problems += _fields_problems(label, item, required, optional)
+        yield label, item
+
+
 def destination_problems(destinations: object) -> list[str]:
     """Problems of the destinations list, one message each."""
     if not isinstance(destinations, list):
         return ["registry: meta.destinations of the audience_registry macro must be a list"]
-    problems = _keys_problems("destination", destinations)
-    for index, destination in enumerate(destinations, start=1):
-        label = _label("destination", destination, index)
-        if not isinstance(destination, dict):
-            problems.append(f"{label}: is not a mapping of fields")
-            continue
-        problems += _fields_problems(label, destination, DESTINATION_FIELDS[:-1], DESTINATION_FIELDS[-1:])
+    problems: list[str] = []
+    for label, destination in _entries("destination", destinations, DESTINATION_FIELDS[:-1],
+                                       DESTINATION_FIELDS[-1:], problems):
         kind = destination.get("type")
         if kind is not None and kind not in DESTINATION_TYPES:
             problems.append(f"{label}: type '{kind}' is not one of {', '.join(DESTINATION_TYPES)}")
@@ -264,13 +275,8 @@ def audience_problems(
     """Problems of the audiences list, one message each."""
     if not isinstance(audiences, list):
         return ["registry: meta.audiences of the audience_registry macro must be a list"]
-    problems = _keys_problems("audience", audiences)
-    for index, audience in enumerate(audiences, start=1):
-        label = _label("audience", audience, index)
-        if not isinstance(audience, dict):
-            problems.append(f"{label}: is not a mapping of fields")
-            continue
-        problems += _fields_problems(label, audience, AUDIENCE_FIELDS, OPTIONAL_AUDIENCE_FIELDS)
+    problems: list[str] = []
+    for label, audience in _entries("audience", audiences, AUDIENCE_FIELDS, OPTIONAL_AUDIENCE_FIELDS, problems):
         for field, allowed in (("status", STATUSES), ("channel", CHANNELS), ("schedule", SCHEDULES)):
             value = audience.get(field)
             if value not in (None, "") and value not in allowed:

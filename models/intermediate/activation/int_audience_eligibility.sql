@@ -9,7 +9,8 @@
 --   global_unsubscribe    listed, and an unsubscribe from every channel withdrew it
 --   manual_suppression    listed (`manual`), and the manual suppression list names the
 --                         customer for the audience's channel or for all channels
---   no_contact_address    email needs an email address, sms a phone, ads either
+--   no_contact_address    email needs an email address, sms a phone in E.164, ads either
+--                         (their presence in int_customer_contact_points_as_of)
 -- A customer not excluded is held out when their holdout bucket (0-9999, a hash of
 -- audience key and customer id) is below holdout_percent * 100, else eligible.
 with
@@ -26,8 +27,8 @@ int_customer_consent_as_of as (
     select * from {{ ref('int_customer_consent_as_of') }}
 ),
 
-int_customer_reachability_as_of as (
-    select * from {{ ref('int_customer_reachability_as_of') }}
+int_customer_contact_points_as_of as (
+    select * from {{ ref('int_customer_contact_points_as_of') }}
 ),
 
 int_customer_manual_suppressions as (
@@ -70,8 +71,8 @@ candidates_with_signals as (
         coalesce(purpose_consent.consent_status, 'not_captured') as consent_status,
         purpose_consent.decided_by_signal_type,
         coalesce(int_customer_consent_as_of.is_email_undeliverable, false) as is_email_undeliverable,
-        coalesce(int_customer_reachability_as_of.has_email_address, false) as has_email_address,
-        coalesce(int_customer_reachability_as_of.has_phone_number, false) as has_phone_number,
+        int_customer_contact_points_as_of.email is not null as has_email_address,
+        int_customer_contact_points_as_of.phone_e164 is not null as has_phone_number,
         manually_suppressed.customer_id is not null as is_manually_suppressed,
         granted_purposes_by_channel.granted_purposes,
         {{ holdout_bucket(
@@ -83,8 +84,8 @@ candidates_with_signals as (
             and int_audience_candidates.consent_purpose = purpose_consent.purpose
     left join int_customer_consent_as_of
         on int_audience_candidates.customer_id = int_customer_consent_as_of.customer_id
-    left join int_customer_reachability_as_of
-        on int_audience_candidates.customer_id = int_customer_reachability_as_of.customer_id
+    left join int_customer_contact_points_as_of
+        on int_audience_candidates.customer_id = int_customer_contact_points_as_of.customer_id
     left join manually_suppressed
         on int_audience_candidates.audience_key = manually_suppressed.audience_key
             and int_audience_candidates.customer_id = manually_suppressed.customer_id
