@@ -195,6 +195,7 @@ SUPPRESSED_COLUMNS: dict[str, dict[str, str]] = {
     "shop_orders": {"email": "email", "shop_customer_id": "shop_customer_id"},
     "web_events": {"shop_customer_id": "user_id"},
     "email_events": {"email": "email"},
+    "privacy_manual_suppressions": {"email": "email", "phone": "phone"},
 }
 KIND_SQL = {"email": email_sql, "phone": phone_sql, "contact_id": id_sql, "shop_customer_id": id_sql}
 

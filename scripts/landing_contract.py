@@ -179,6 +179,20 @@ LANDING_TABLES: tuple[LandingTable, ...] = (
         ),
         "Right-to-be-forgotten requests received by the privacy desk.",
     ),
+    LandingTable(
+        "privacy",
+        "manual_suppressions",
+        (
+            "suppression_id",
+            "email",
+            "phone",
+            "channel",
+            "reason",
+            "suppressed_at",
+        ),
+        "The operations team's manual suppression list: people never to contact on a channel "
+        "(email, sms, ads, or 'all'), named by email and/or international phone number.",
+    ),
 )
 
 TABLES_BY_DIR = {table.landing_dir: table for table in LANDING_TABLES}

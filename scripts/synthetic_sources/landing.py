@@ -24,8 +24,9 @@ BAD_TIMESTAMPS = ("not-a-timestamp", "2026-13-45", "2026-02-30T25:61:00Z", "yest
                   "0000-00-00 00:00:00")
 BAD_AMOUNTS = ("12,3O", "N/A", "1.2.3", "$", "twelve")
 BAD_QUANTITIES = ("-1", "-2", "-5")
-# Per table: (column, replacement values) a malformed row draws one of. Campaigns and
-# erasure requests are typed in by people at the source and arrive well-formed.
+# Per table: (column, replacement values) a malformed row draws one of. Campaigns,
+# erasure requests and manual suppressions are typed in by people at the source and
+# arrive well-formed.
 MALFORMATIONS: dict[str, tuple[tuple[str, tuple[str, ...]], ...]] = {
     "crm/contacts": (
         ("updated_at", BAD_TIMESTAMPS),
@@ -118,6 +119,7 @@ def simulate_day(w: World, day: int, cfg: Config) -> dict[str, tuple[pa.Table, n
         "web/events": web.web_day(w, day, orders),
         "email/events": email.email_day(w, day, orders),
         "privacy/erasure_requests": privacy.erasure_day(w, day),
+        "privacy/manual_suppressions": privacy.manual_suppressions_day(w, day),
     }
     out, lags = {}, {}
     for key, rows in produced.items():

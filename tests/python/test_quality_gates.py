@@ -94,6 +94,23 @@ def build_marts(con: duckdb.DuckDBPyConnection) -> None:
             as t(customer_id, primary_segment_key)
         """
     )
+    con.execute(
+        """
+        create table marts.fct_audience_eligibility as
+        select * from (values
+            ('vip_email', 'cus_1', 'eligible', null),
+            ('vip_email', 'cus_2', 'holdout', null),
+            ('vip_email', 'cus_3', 'excluded', 'consent_withdrawn')
+        ) as t(audience_key, customer_id, eligibility_status, exclusion_reason)
+        """
+    )
+    con.execute(
+        """
+        create table marts.dim_audiences as
+        select * from (values ('vip_email', 1, 1, 1), ('paused_sms', 0, 0, 0))
+            as t(audience_key, eligible_count, holdout_count, excluded_count)
+        """
+    )
 
 
 @pytest.fixture
@@ -128,10 +145,12 @@ def plant(database: Path, sql: str) -> None:
 def test_clean_marts_and_staging_pass_and_write_data_docs(warehouse, capsys, tmp_path):
     docs = tmp_path / "docs"
     code, output = gate(
-        capsys, warehouse, "marts_customers", "marts_segments", "staged_data", extra=("--data-docs", str(docs))
+        capsys, warehouse, "marts_customers", "marts_segments", "marts_activation", "staged_data",
+        extra=("--data-docs", str(docs)),
     )
     assert code == 0, output
     assert "PASS marts_customers" in output and "PASS marts_segments" in output and "PASS staged_data" in output
+    assert "PASS marts_activation" in output
     assert (docs / "index.html").is_file()
 
 
@@ -174,6 +193,24 @@ PLANTED_FAILURES = [
         "update marts.fct_segment_consent_blocks set rule_evidence = '{\"has_sms_consent\":true}'", "marts_segments",
         ["blocked_with_consent", "segment_key=at_risk"],
         id="consent_blocked_match_with_consent",
+    ),
+    pytest.param(
+        "update marts.fct_audience_eligibility set eligibility_status = 'sent' where customer_id = 'cus_1'",
+        "marts_activation",
+        ["marts.fct_audience_eligibility.eligibility_status", "sent"],
+        id="unknown_audience_eligibility_status",
+    ),
+    pytest.param(
+        "update marts.fct_audience_eligibility set exclusion_reason = 'manual_suppression' where customer_id = 'cus_2'",
+        "marts_activation",
+        ["reason_mismatches", "audience_key=vip_email"],
+        id="exclusion_reason_without_exclusion",
+    ),
+    pytest.param(
+        "update marts.dim_audiences set eligible_count = 2 where audience_key = 'vip_email'",
+        "marts_activation",
+        ["count_difference", "audience_key=vip_email"],
+        id="audience_counts_do_not_reconcile",
     ),
     pytest.param(
         "insert into staging.stg_web__events values ('e2', 'login', '2026-06-05 10:00', '2026-06-02 01:00')",
@@ -224,11 +261,11 @@ def build_landed(con: duckdb.DuckDBPyConnection, newest_web_rows: int) -> None:
     for source, table in (
         ("crm", "contacts"), ("crm", "consent_events"), ("web", "events"), ("shop", "orders"),
         ("shop", "order_lines"), ("shop", "products"), ("email", "campaigns"), ("email", "events"),
-        ("privacy", "erasure_requests"),
+        ("privacy", "erasure_requests"), ("privacy", "manual_suppressions"),
     ):
         key = {"contacts": "contact_id", "consent_events": "consent_event_id", "events": "event_id" if source == "web" else "email_event_id",
                "orders": "order_id", "order_lines": "order_line_id", "products": "product_id", "campaigns": "campaign_id",
-               "erasure_requests": "erasure_request_id"}[table]
+               "erasure_requests": "erasure_request_id", "manual_suppressions": "suppression_id"}[table]
         con.execute(f"create table raw.{source}_{table} ({key} varchar)")
         con.execute(f"insert into raw.{source}_{table} select 'k' || range from range(100)")
     for source in ("crm", "web", "shop", "email", "privacy"):

@@ -1,5 +1,6 @@
 """Privacy desk: right-to-be-forgotten requests, a handful per month, by email and
-sometimes contact_id."""
+sometimes contact_id; and the operations team's manual suppression list, a few people a
+month never to contact on a channel, by email, phone or both."""
 
 from __future__ import annotations
 
@@ -13,6 +14,10 @@ from ..world import World
 from .rows import Rows, make_table
 
 ERASURE_CHANNELS = ("web_form", "email", "support_ticket")
+SUPPRESSION_CHANNELS = ("email", "sms", "ads", "all")
+SUPPRESSION_REASONS = ("customer_request", "complaint", "legal_hold", "vulnerable_customer")
+# Expected manual suppressions per day.
+SUPPRESSIONS_PER_DAY = 0.4
 
 
 def erasure_day(w: World, day: int) -> Rows:
@@ -27,5 +32,29 @@ def erasure_day(w: World, day: int) -> Rows:
         "contact_id": where_text(with_contact, w.contact_id.take(pa.array(person))),
         "requested_at": sql_timestamp_text(ts),
         "request_channel": pick(ERASURE_CHANNELS, rng.integers(0, len(ERASURE_CHANNELS), person.size)),
+    })
+    return Rows(table, ts)
+
+
+def manual_suppressions_day(w: World, day: int) -> Rows:
+    """A few people a month put on the manual suppression list: known contacts, named by
+    email (sometimes typed messily), by phone (when they have one), or by both."""
+    rng = w.rng(day, "privacy/manual_suppressions")
+    n = int(w.n_by_day[day])
+    candidates = np.flatnonzero(w.has_contact[:n] & (w.erasure_day[:n] > day))
+    count = min(int(rng.poisson(SUPPRESSIONS_PER_DAY)), candidates.size)
+    person = np.sort(rng.choice(candidates, count, replace=False)) if count else candidates[:0]
+    ts = np.sort(w.day_epoch(day) + hour_seconds(rng, person.size, BUSINESS_HOUR_WEIGHTS))
+    phone = w.phone0_text.take(pa.array(person))
+    has_phone = np.array([bool(value) for value in phone.to_pylist()], dtype=bool)
+    # 0: email only, 1: phone only (when there is one), 2: both.
+    named_by = np.where(has_phone, rng.integers(0, 3, person.size), 0)
+    table = make_table("privacy/manual_suppressions", {
+        "suppression_id": concat(f"MS-{w.date(day):%Y%m%d}-", zero_pad(np.arange(1, person.size + 1), 3)),
+        "email": where_text(named_by != 1, messy_emails(rng, w.email.take(pa.array(person)), EMAIL_MESS["privacy"])),
+        "phone": where_text(named_by != 0, phone),
+        "channel": pick(SUPPRESSION_CHANNELS, rng.integers(0, len(SUPPRESSION_CHANNELS), person.size)),
+        "reason": pick(SUPPRESSION_REASONS, rng.integers(0, len(SUPPRESSION_REASONS), person.size)),
+        "suppressed_at": sql_timestamp_text(ts),
     })
     return Rows(table, ts)
