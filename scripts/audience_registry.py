@@ -12,16 +12,24 @@ exposure there names a destination). Environment variables named by settings are
 checked here: the export checks them before it writes anything.
 
     python scripts/audience_registry.py validate [--registry PATH]
+    python scripts/audience_registry.py checksum [--registry PATH]
 
-exits 0 with a one-line summary when the registry is valid, 1 with one line per problem
-otherwise. Other scripts call `load_registry()`, which returns a `Registry` of frozen
-dataclasses or raises ValueError with one line per problem.
+`validate` exits 0 with a one-line summary when the registry is valid, 1 with one line per
+problem otherwise. `checksum` prints only the checksum of a valid registry, for
+SEGMENTS_AUDIENCE_REGISTRY_CHECKSUM (adapters without the DuckDB plugin). Other scripts call
+`load_registry()`, which returns a `Registry` of frozen dataclasses or raises ValueError with
+one line per problem. dbt runs the same checks before any node: the DuckDB plugin
+scripts/segment_registry_plugin.py registers `dbt_verdict_json` as the SQL function
+`audience_registry_verdict`, which macros/activation/validate_audience_registry.sql calls.
 """
 
 from __future__ import annotations
 
 import argparse
 import csv
+import functools
+import hashlib
+import json
 import re
 import sys
 from dataclasses import dataclass
@@ -459,17 +467,57 @@ def load_registry(
     return _build(meta)
 
 
+def registry_checksum(meta: dict) -> str:
+    """md5 of the registry's meta as dbt's `local_md5(tojson(meta, sort_keys=true))` computes it."""
+    parsed = segment_registry.as_dbt_parses(meta)
+    return hashlib.md5(json.dumps(parsed, sort_keys=True).encode("utf-8")).hexdigest()  # noqa: S324 - a checksum
+
+
+def dbt_verdict_json(registry_path: str, parsed_json: str) -> str:
+    """The verdict for dbt, as JSON text ``{"problems": [...]}``: what the DuckDB plugin's SQL
+    function returns. registry_path is the registry file (the audience_registry macro's patch
+    path; a relative path is read from dbt's working directory), validated as written, as
+    the command line does; parsed_json is the macro's meta as dbt parsed it, which must
+    equal the file's (a registry edited after dbt read it is refused)."""
+    path = Path(registry_path) if registry_path else DEFAULT_REGISTRY
+    try:
+        text = path.read_text()
+    except FileNotFoundError:
+        text = None
+    return _dbt_verdict_json(path, text, parsed_json)
+
+
+@functools.lru_cache(maxsize=8)
+def _dbt_verdict_json(path: Path, text: str | None, parsed_json: str) -> str:
+    try:
+        if text is None:
+            raise ValueError(f"registry: file {path} not found")
+        meta = read_meta(path)
+        load_registry(path)
+    except ValueError as error:
+        return json.dumps({"problems": str(error).splitlines()})
+    if segment_registry.as_dbt_parses(json.loads(json.dumps(meta))) != json.loads(parsed_json):
+        return json.dumps({"problems": [f"registry: {path} changed after dbt read it; run dbt again"]})
+    return json.dumps({"problems": []})
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
     validate = commands.add_parser("validate", help="check the registry; exit 1 with one line per problem")
     validate.add_argument("--registry", type=Path, default=DEFAULT_REGISTRY, help="registry file (default: %(default)s)")
+    checksum = commands.add_parser(
+        "checksum", help="print the checksum of a valid registry (for SEGMENTS_AUDIENCE_REGISTRY_CHECKSUM)")
+    checksum.add_argument("--registry", type=Path, default=DEFAULT_REGISTRY, help="registry file (default: %(default)s)")
     arguments = parser.parse_args(argv)
     try:
         registry = load_registry(arguments.registry)
     except ValueError as error:
-        print(error)
+        print(error, file=sys.stderr if arguments.command == "checksum" else sys.stdout)
         return 1
+    if arguments.command == "checksum":
+        print(registry_checksum(read_meta(arguments.registry)))
+        return 0
     active = sum(1 for audience in registry.audiences if audience.status == "active")
     print(
         f"Audience registry is valid: {len(registry.audiences)} audiences ({active} active), "

@@ -1,4 +1,4 @@
-"""dbt-duckdb plugin: the segment registry validator as a SQL function on every connection.
+"""dbt-duckdb plugin: the segment and audience registry validators as SQL functions on every connection.
 
 profiles.yml lists this module under the DuckDB output's `plugins:` (with `scripts` in
 `module_paths`). On each new connection it registers
@@ -8,7 +8,11 @@ profiles.yml lists this module under the DuckDB output's `plugins:` (with `scrip
 
 which runs scripts/segment_registry.py's `dbt_verdict_json`: the same checks, the same
 messages as `python scripts/segment_registry.py validate`. The macro
-validate_segment_registry calls it before any node runs.
+validate_segment_registry calls it before any node runs. Likewise
+
+    audience_registry_verdict(registry_path varchar, parsed_json varchar) -> varchar
+
+runs scripts/audience_registry.py's `dbt_verdict_json` for validate_audience_registry.
 """
 
 from __future__ import annotations
@@ -16,16 +20,22 @@ from __future__ import annotations
 from dbt.adapters.duckdb.plugins import BasePlugin
 from duckdb import DuckDBPyConnection
 
+import audience_registry
 import segment_registry
 
 FUNCTION_NAME = "segment_registry_verdict"
+AUDIENCE_FUNCTION_NAME = "audience_registry_verdict"
 
 
 class Plugin(BasePlugin):
-    """Registers segment_registry_verdict on the DuckDB connection dbt opens."""
+    """Registers segment_registry_verdict and audience_registry_verdict on the DuckDB connection dbt opens."""
 
     def configure_connection(self, conn: DuckDBPyConnection) -> None:
         conn.create_function(
             FUNCTION_NAME, segment_registry.dbt_verdict_json, ["VARCHAR", "VARCHAR", "VARCHAR"], "VARCHAR",
+            side_effects=False,
+        )
+        conn.create_function(
+            AUDIENCE_FUNCTION_NAME, audience_registry.dbt_verdict_json, ["VARCHAR", "VARCHAR"], "VARCHAR",
             side_effects=False,
         )

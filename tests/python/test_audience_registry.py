@@ -23,6 +23,9 @@ PROJECT_DIR = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(PROJECT_DIR / "scripts"))
 
 import audience_registry  # noqa: E402
+import segment_registry  # noqa: E402
+from dbt_registry_driver import invalid_registry_messages as driver_messages  # noqa: E402
+from dbt_registry_driver import run_registry_steps  # noqa: E402
 
 REGISTRY = PROJECT_DIR / "models" / "marts" / "activation" / "_audience_registry.yml"
 EXPOSURES = PROJECT_DIR / "models" / "marts" / "activation" / "_activation__exposures.yml"
@@ -220,3 +223,101 @@ def test_cli_exit_codes(tmp_path: Path, documents: tuple[dict, dict]) -> None:
     assert invalid.returncode == 1
     assert invalid.stdout.splitlines() == ["audience 'vip_email': channel 'fax' is not one of email, sms, ads, onsite"]
     assert "Traceback" not in invalid.stderr
+
+
+# --- The same checks through dbt (the plugin's SQL function, or the checksum elsewhere) ------
+
+DBT_INVALID_HEADER = "The audience registry (models/marts/activation/_audience_registry.yml) is invalid:\n"
+# Registry-only cases (the driver rewrites the registry file, not the exposures file).
+DBT_CASES = [case for case in BAD_REGISTRIES if case.id in ("unknown_segment", "holdout_out_of_range", "unknown_consent_purpose")]
+
+
+@pytest.fixture(scope="module")
+def dbt_outcomes(documents: tuple[dict, dict], tmp_path_factory: pytest.TempPathFactory) -> dict:
+    """The starter registry, three bad ones and the checksum path through dbt, in a copy of
+    the project. The `portable` target is the DuckDB profile without the plugin: the path
+    every other adapter takes."""
+    root = tmp_path_factory.mktemp("audience_registry_dbt")
+    starter = REGISTRY.read_text()
+    checksum = audience_registry.registry_checksum(audience_registry.read_meta(REGISTRY))
+    # The portable target checks the segment registry by its checksum too.
+    segments = segment_registry.load_registry(segment_registry.DEFAULT_REGISTRY)
+    segments_env = {"SEGMENTS_REGISTRY_CHECKSUM": segment_registry.registry_checksum(segments)}
+
+    def bad_text(case: BadRegistry) -> str:
+        registry, exposures = copy.deepcopy(documents)
+        case.change(registry, exposures)
+        assert exposures == documents[1], case.id
+        return yaml.safe_dump(registry, sort_keys=False)
+
+    operation = ["run-operation", "validate_audience_registry"]
+    hook_run = ["run", "--select", "dim_audiences"]  # the on-run-start hook validates first
+    steps = [{"id": "starter", "registry": starter, "args": operation}]
+    steps += [{"id": case.id, "registry": bad_text(case), "args": hook_run} for case in DBT_CASES]
+    steps += [
+        {"id": "build_with_bad_registry", "registry": bad_text(DBT_CASES[0]), "args": ["build"]},
+        {"id": "portable_unvalidated", "registry": starter, "args": [*hook_run, "--target", "portable"],
+         "env": segments_env},
+        {"id": "portable_validated", "registry": starter, "args": [*operation, "--target", "portable"],
+         "env": {**segments_env, "SEGMENTS_AUDIENCE_REGISTRY_CHECKSUM": checksum}},
+        {"id": "portable_edited_after_validation", "registry": starter.replace("holdout_percent: 10", "holdout_percent: 20"),
+         "args": [*hook_run, "--target", "portable"],
+         "env": {**segments_env, "SEGMENTS_AUDIENCE_REGISTRY_CHECKSUM": checksum}},
+    ]
+    outcomes = run_registry_steps(root, REGISTRY.relative_to(PROJECT_DIR), steps,
+                                  ("SEGMENTS_AUDIENCE_REGISTRY_CHECKSUM", "SEGMENTS_REGISTRY_CHECKSUM"))
+    outcomes["_checksum"] = checksum
+    return outcomes
+
+
+def invalid_registry_messages(error: str | None) -> list[str]:
+    return driver_messages(error, DBT_INVALID_HEADER)
+
+
+def test_dbt_accepts_the_project_registry(dbt_outcomes: dict) -> None:
+    assert len(DBT_CASES) == 3
+    assert dbt_outcomes["starter"]["success"], dbt_outcomes["starter"]
+
+
+@pytest.mark.parametrize("case", DBT_CASES, ids=[case.id for case in DBT_CASES])
+def test_dbt_rejects_a_bad_registry_with_the_validators_messages(dbt_outcomes: dict, case: BadRegistry) -> None:
+    outcome = dbt_outcomes[case.id]
+    assert not outcome["success"]
+    assert invalid_registry_messages(outcome["error"]) == case.messages
+
+
+def test_dbt_build_stops_before_any_node_with_a_bad_registry(dbt_outcomes: dict) -> None:
+    import duckdb
+
+    outcome = dbt_outcomes["build_with_bad_registry"]
+    assert not outcome["success"]
+    assert invalid_registry_messages(outcome["error"]) == DBT_CASES[0].messages
+    with duckdb.connect(dbt_outcomes["_warehouse"], read_only=True) as connection:
+        relations = connection.execute(
+            "select table_schema, table_name from information_schema.tables where table_catalog = current_database()"
+        ).fetchall()
+    assert relations == []
+
+
+def test_other_adapters_need_the_checksum_the_validator_printed(dbt_outcomes: dict) -> None:
+    checksum = dbt_outcomes["_checksum"]
+    assert invalid_registry_messages(dbt_outcomes["portable_unvalidated"]["error"]) == [
+        f"registry: not validated since it last changed (checksum {checksum}); run "
+        "`python scripts/audience_registry.py checksum` and set SEGMENTS_AUDIENCE_REGISTRY_CHECKSUM to what it prints"
+    ]
+    assert dbt_outcomes["portable_validated"]["success"], dbt_outcomes["portable_validated"]
+    edited = invalid_registry_messages(dbt_outcomes["portable_edited_after_validation"]["error"])
+    assert len(edited) == 1 and edited[0].startswith("registry: not validated since it last changed")
+
+
+def test_checksum_command_prints_the_checksum_of_a_valid_registry_only(tmp_path: Path, documents: tuple[dict, dict]) -> None:
+    valid = subprocess.run([sys.executable, str(CLI), "checksum"], capture_output=True, text=True, check=False)
+    assert valid.returncode == 0
+    assert valid.stdout.strip() == audience_registry.registry_checksum(audience_registry.read_meta(REGISTRY))
+    registry, exposures = copy.deepcopy(documents)
+    DBT_CASES[0].change(registry, exposures)
+    path = write_copy(tmp_path, registry, exposures)
+    invalid = subprocess.run([sys.executable, str(CLI), "checksum", "--registry", str(path)],
+                             capture_output=True, text=True, check=False)
+    assert invalid.returncode == 1 and invalid.stdout == ""
+    assert invalid.stderr.splitlines() == DBT_CASES[0].messages

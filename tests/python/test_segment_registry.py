@@ -29,12 +29,13 @@ sys.path.insert(0, str(PROJECT_DIR / "scripts"))
 
 import segment_registry  # noqa: E402
 import segment_rules  # noqa: E402
+from dbt_registry_driver import invalid_registry_messages as driver_messages  # noqa: E402
+from dbt_registry_driver import run_registry_steps  # noqa: E402
 
 REGISTRY = PROJECT_DIR / "models" / "marts" / "segments" / "_segment_registry.yml"
 REGISTRY_IN_PROJECT = Path("models") / "marts" / "segments" / "_segment_registry.yml"
 ADD_EXAMPLE = PROJECT_DIR / "docs" / "segments_add_example.yml"
 CLI = PROJECT_DIR / "scripts" / "segment_registry.py"
-DRIVER = Path(__file__).resolve().parent / "dbt_registry_driver.py"
 DBT_INVALID_HEADER = "The segment registry (models/marts/segments/_segment_registry.yml) is invalid:\n"
 
 
@@ -232,19 +233,6 @@ def dbt_outcomes(registry_document, tmp_path_factory) -> dict:
     adapter takes, which accepts only a registry whose checksum the validator printed.
     """
     root = tmp_path_factory.mktemp("registry_dbt")
-    project = root / "project"
-    shutil.copytree(
-        PROJECT_DIR, project,
-        ignore=shutil.ignore_patterns(".venv", ".git", "data", "target*", "logs*", "__pycache__", ".pytest_cache"),
-    )
-    profiles = yaml.safe_load((project / "profiles.yml").read_text())
-    outputs = profiles["dynamic_segments"]["outputs"]
-    portable = copy.deepcopy(outputs["duckdb"])
-    portable.pop("plugins")
-    portable["path"] = str(root / "portable.duckdb")
-    outputs["portable"] = portable
-    (project / "profiles.yml").write_text(yaml.safe_dump(profiles, sort_keys=False))
-
     starter = REGISTRY.read_text()
     checksum = segment_registry.registry_checksum(segment_registry.parse_registry(starter, REGISTRY))
     edited = starter.replace("rule: has_open_cart\n", "rule: has_open_cart and has_visited\n")
@@ -262,38 +250,14 @@ def dbt_outcomes(registry_document, tmp_path_factory) -> dict:
         {"id": "portable_edited_after_validation", "registry": edited, "args": [*hook_run, "--target", "portable"],
          "env": {"SEGMENTS_REGISTRY_CHECKSUM": checksum}},
     ]
-    plan = {"project": str(project), "registry_path": str(project / REGISTRY_IN_PROJECT), "steps": steps}
-    (root / "steps.json").write_text(json.dumps(plan))
-    env = {
-        **os.environ,
-        "DBT_PROFILES_DIR": str(project),
-        "SEGMENTS_DUCKDB_PATH": str(root / "warehouse.duckdb"),
-        "SEGMENTS_DUCKDB_TEMP_DIR": str(root / "duckdb_tmp"),
-        "DBT_TARGET_PATH": str(root / "target"),
-        "DBT_LOG_PATH": str(root / "logs"),
-        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
-    }
-    env.pop("SEGMENTS_REGISTRY_CHECKSUM", None)
-    result = subprocess.run(
-        [sys.executable, str(DRIVER), str(root / "steps.json"), str(root / "outcomes.json")],
-        cwd=project, env=env, capture_output=True, text=True, check=False,
-    )
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    outcomes = json.loads((root / "outcomes.json").read_text())
-    outcomes["_warehouse"] = str(root / "warehouse.duckdb")
+    outcomes = run_registry_steps(root, REGISTRY_IN_PROJECT, steps, ("SEGMENTS_REGISTRY_CHECKSUM",))
     outcomes["_checksum"] = checksum
     return outcomes
 
 
 def invalid_registry_messages(error: str | None) -> list[str]:
     """The problem lines of dbt's 'The segment registry ... is invalid:' error."""
-    assert error is not None and DBT_INVALID_HEADER in error, error
-    lines = []
-    for line in error.split(DBT_INVALID_HEADER, 1)[1].splitlines():
-        if not line.strip():
-            break
-        lines.append(line.removeprefix("  "))
-    return lines
+    return driver_messages(error, DBT_INVALID_HEADER)
 
 
 def test_dbt_accepts_the_starter_registry(dbt_outcomes):
