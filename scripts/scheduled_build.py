@@ -25,6 +25,10 @@ publish log, and when it skips a build whose results the serving database does n
 (a deleted or moved serving file) it publishes them with ``dbt run-operation
 publish_serving`` instead of building again.
 
+Exports must not open the warehouse, so the gate also writes the build status file beside
+it (``build_status.py``: the last attempt and its state, the last success, and the
+freshness of the sources the audience marts read) when a build starts, ends or is skipped.
+
 Row accounting on the event-sized sources (the ``raw_rows_accounted_for`` tests with a
 ``window_days``) needs to see each load once. When the build is of the whole project (no
 selection, no ``--full-refresh`` or ``--empty``, nothing but unit tests excluded) and an
@@ -65,6 +69,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+import build_status
 import erasure
 import serving
 from build_errors import UsageError, WarehouseUnavailable
@@ -229,6 +234,16 @@ def publish_only(
     return 0
 
 
+def note_status(record: Any, *args: Any) -> None:
+    """Write the build status file exports read (build_status.py); a file that cannot be
+    written is a warning: exports then refuse to run, the build goes on."""
+    try:
+        record(*args)
+    except OSError as exc:
+        print(f"scheduled build: warning: cannot write the build status file: {exc.strerror or exc}",
+              file=sys.stderr)
+
+
 def main(argv: list[str] | None = None) -> int:
     own_argv, passed = split_argv(list(sys.argv[1:] if argv is None else argv))
     args = parse_args(own_argv)
@@ -275,9 +290,15 @@ def main(argv: list[str] | None = None) -> int:
                     f"fingerprint {fingerprint[:12]} ({describe(parts)}); use --force "
                     f"(make build FORCE=1) to build anyway"
                 )
+                note_status(build_status.record_skipped, database, project_dir,
+                            previous.build_number, fingerprint, previous.started_at)
                 return 0
-            return publish_only(dbt, project_dir, dbt_args, parts, fingerprint, previous,
-                                serving_file, published)
+            exit_code = publish_only(dbt, project_dir, dbt_args, parts, fingerprint, previous,
+                                     serving_file, published)
+            if exit_code == 0:
+                note_status(build_status.record_skipped, database, project_dir,
+                            previous.build_number, fingerprint, previous.started_at)
+            return exit_code
         print(
             f"scheduled build: building, {why_build(previous, database, parts, args.force)}; "
             f"fingerprint {fingerprint[:12]} ({describe(parts)})"
@@ -293,6 +314,7 @@ def main(argv: list[str] | None = None) -> int:
         command = [dbt, "build", *dbt_args]
         passed = [f"{name}={value}" for name, value in run_parameters.items() if value]
         build_number = record_start(database, fingerprint, parts, [*passed, *command[1:]], started_at)
+        note_status(build_status.record_started, database, build_number, fingerprint, started_at)
         clock = time.monotonic()
         try:
             exit_code = run_dbt(command, project_dir, {
@@ -310,8 +332,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"scheduled build: error: {exc}", file=sys.stderr)
         return 3
 
+    finished_at = utc_now()
     try:
-        record_end(database, build_number, utc_now(), seconds, exit_code)
+        record_end(database, build_number, finished_at, seconds, exit_code)
     except WarehouseUnavailable as exc:
         print(
             f"scheduled build: warning: {exc}; build #{build_number} stays unfinished, "
@@ -319,6 +342,8 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
         return exit_code
+    note_status(build_status.record_finished, database, project_dir, build_number, fingerprint,
+                started_at, finished_at, exit_code)
     if exit_code == 0:
         print(
             f"scheduled build: build #{build_number} succeeded in {seconds:.1f} s; "

@@ -22,6 +22,7 @@ SCRIPTS = Path(__file__).resolve().parents[2] / "scripts"
 sys.path.insert(0, str(SCRIPTS))
 
 import build_errors  # noqa: E402
+import build_status  # noqa: E402
 import load_sources  # noqa: E402
 import run_parameters  # noqa: E402
 import scheduled_build  # noqa: E402
@@ -37,6 +38,10 @@ if os.environ.get("FAKE_DBT_WRITE"):
     con = duckdb.connect(os.environ["SEGMENTS_DUCKDB_PATH"])
     con.execute("create or replace table main.built_by_fake_dbt as select 1 as x")
     con.close()
+if os.environ.get("FAKE_DBT_STATUS_COPY"):
+    import shutil
+    warehouse = os.environ["SEGMENTS_DUCKDB_PATH"]
+    shutil.copyfile(os.path.join(os.path.dirname(warehouse), "build_status.json"), os.environ["FAKE_DBT_STATUS_COPY"])
 exit_code = int(os.environ.get("FAKE_DBT_EXIT", "0"))
 if exit_code == 0 and not os.environ.get("FAKE_DBT_NO_PUBLISH"):
     # publishes as the on-run-end hook does: a new serving file with its publish log
@@ -502,6 +507,79 @@ def test_dbt_can_write_the_warehouse_while_it_runs(warehouse, gate, fake_dbt, mo
         assert con.execute("SELECT x FROM main.built_by_fake_dbt").fetchall() == [(1,)]
     finally:
         con.close()
+
+
+# ----------------------------------------------------------------- the status file
+
+
+def audience_manifest(project: Path) -> None:
+    """A dbt manifest in which the audience mart reads web.events (with an SLA) through a
+    staging model, and an unrelated source feeds nothing the exports read."""
+    manifest = {
+        "nodes": {
+            "model.tiny.stg_web__events": {"resource_type": "model", "name": "stg_web__events"},
+            "model.tiny.fct_audience_eligibility": {"resource_type": "model", "name": "fct_audience_eligibility"},
+            "model.tiny.rpt_other": {"resource_type": "model", "name": "rpt_other"},
+        },
+        "sources": {
+            "source.tiny.web.events": {"source_name": "web", "name": "events", "freshness": {
+                "warn_after": {"count": 26, "period": "hour"}, "error_after": {"count": 2, "period": "day"}}},
+            "source.tiny.shop.orders": {"source_name": "shop", "name": "orders", "freshness": {}},
+        },
+        "parent_map": {
+            "model.tiny.fct_audience_eligibility": ["model.tiny.stg_web__events"],
+            "model.tiny.stg_web__events": ["source.tiny.web.events"],
+            "model.tiny.rpt_other": ["source.tiny.shop.orders"],
+        },
+    }
+    (project / "target").mkdir(exist_ok=True)
+    (project / "target" / "manifest.json").write_text(json.dumps(manifest))
+
+
+def test_the_status_file_says_running_then_succeeded_with_the_sources_freshness(
+    warehouse, gate, fake_dbt, project, monkeypatch, tmp_path
+):
+    audience_manifest(project)
+    monkeypatch.delenv("DBT_TARGET_PATH", raising=False)
+    monkeypatch.setenv("FAKE_DBT_STATUS_COPY", str(tmp_path / "status_during_build.json"))
+    code, _, _ = gate()
+    assert code == 0
+    during = json.loads((tmp_path / "status_during_build.json").read_text())
+    assert during["last_attempt"]["state"] == "running" and during["last_success"] is None
+    status = build_status.read_status(build_status.status_path(warehouse))
+    assert status["last_attempt"]["state"] == "succeeded"
+    assert status["last_success"]["build_number"] == 1
+    assert status["last_success"]["fingerprint"] == builds(warehouse)[0][1]
+    [source] = status["sources"]
+    assert (source["source"], source["table"], source["warn_after_hours"], source["error_after_hours"]) == (
+        "web", "events", 26.0, 48.0)
+    assert source["feeds"] == ["fct_audience_eligibility"]
+    loaded = duckdb.connect(str(warehouse), read_only=True).execute(
+        "select max(loaded_at) from raw.ingestion_ledger where status = 'loaded'").fetchone()[0]
+    assert source["newest_loaded_at"] == loaded.isoformat()
+
+
+def test_a_failed_build_is_in_the_status_file_and_keeps_the_last_success(
+    warehouse, gate, fake_dbt, monkeypatch
+):
+    gate()
+    monkeypatch.setenv("FAKE_DBT_EXIT", "1")
+    code, _, _ = gate("--force")
+    assert code == 1
+    status = build_status.read_status(build_status.status_path(warehouse))
+    assert (status["last_attempt"]["state"], status["last_attempt"]["build_number"]) == ("failed", 2)
+    assert status["last_attempt"]["exit_code"] == 1
+    assert status["last_success"]["build_number"] == 1
+
+
+def test_a_skipped_build_writes_a_missing_status_file(warehouse, gate, fake_dbt):
+    gate()
+    path = build_status.status_path(warehouse)
+    path.unlink()
+    code, out, _ = gate()
+    assert code == 0 and "skipped" in out
+    status = build_status.read_status(path)
+    assert status["last_success"]["build_number"] == 1 and status["last_attempt"]["state"] == "succeeded"
 
 
 # ------------------------------------------------------------------------ bad input
