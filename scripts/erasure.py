@@ -38,9 +38,13 @@ the loader has landed:
    request older than the ``erasure_deadline_days`` var is still pending.
 
 Destinations that were sent the person's data earlier (email and ad platforms) need a
-removal of their own: every function registered with ``register_removal_hook`` is called
-once per completed request with the request id and the subject's identifiers, after the
-local erasure committed.
+removal of their own. Before erasing anything, the export ledger
+(``export_ledger.erase_subjects``) turns what it delivered of the subject into pending
+removals, keeping only the key each destination removes by, and forgets the subject
+everywhere else; the next export (``export_audiences.py``) sends the removals. Every
+function registered with ``register_removal_hook`` is also called once per completed
+request with the request id and the subject's identifiers, after the local erasure
+committed.
 
 Usage::
 
@@ -70,6 +74,7 @@ import duckdb
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import export_ledger  # noqa: E402
 import serving  # noqa: E402
 from build_errors import UsageError, WarehouseUnavailable  # noqa: E402
 from build_records import relation_exists  # noqa: E402
@@ -642,6 +647,15 @@ def complete_requests(con: duckdb.DuckDBPyConnection, requests: list[Request], d
     """Erase every pending request's subject everywhere, in one pass over each table."""
     expand_identifiers(con)
     identifiers_of(con, requests)
+    # Destinations sent the person's data earlier get a removal on the next export: the
+    # export ledger turns what it delivered into pending removals (keeping only the key a
+    # destination removes by) before anything else is erased, so a failure here leaves
+    # the request pending and the next run tries again.
+    try:
+        export_ledger.erase_subjects(exports, [(request.identifiers.get("customer_id", set()),
+                                                export_values(request.identifiers)) for request in requests])
+    except export_ledger.LedgerUnavailable as exc:
+        raise WarehouseUnavailable(f"erasure cannot reach the export ledger: {exc}") from None
     subject = subject_rows(requests)
     load_subject(con, subject)
     con.execute("begin transaction")
