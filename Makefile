@@ -29,7 +29,7 @@ export GX_ANALYTICS_ENABLED := false
 export PYTHONDONTWRITEBYTECODE := 1
 
 .PHONY: run test install lock demo-data load build docs freshness real-data bench \
-        test-build test-python lint quality structure registry clean
+        test-build test-python lint quality structure registry clean export
 
 run: install demo-data load build ## Build the demo warehouse end to end
 
@@ -64,6 +64,15 @@ FORCE ?=
 build: install registry ## dbt build: seeds, models, snapshots and data tests (skipped when nothing changed; FORCE=1 builds anyway)
 	@mkdir -p data/duckdb_tmp
 	$(BIN)/python scripts/scheduled_build.py $(if $(filter 1,$(FORCE)),--force)
+
+# Exports the audiences that are due to their destinations, from the serving and
+# restricted files only (scripts/export_audiences.py, docs/activation.md#exports).
+# DRY_RUN=1 prints what would be sent and writes nothing; ARGS passes the other options,
+# e.g. ARGS='--audience vip_email --full' (`make export --dry-run` would be make's own -n).
+DRY_RUN ?=
+ARGS ?=
+export: install ## Export due audiences as change feeds (DRY_RUN=1 writes nothing; ARGS='--audience KEY --full ...')
+	$(BIN)/python scripts/export_audiences.py $(if $(filter 1,$(DRY_RUN)),--dry-run) $(ARGS)
 
 freshness: install ## Report source freshness against each source's SLA
 	$(BIN)/dbt source freshness
