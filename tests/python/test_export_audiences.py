@@ -388,7 +388,6 @@ def gate_sources_unknown(fx):
     (gate_serving_unpublished, "the serving file holds build #1"),
     (gate_restricted_unpublished, "the restricted file holds build #1"),
     (gate_source_stale, "source crm.consent_events is past its freshness SLA"),
-    (gate_source_never_loaded, "source crm.consent_events was never loaded"),
     (gate_sources_unknown, "freshness of the audiences' sources is unknown"),
 ])
 def test_the_freshness_gate_refuses_and_force_stale_overrides(fx, break_it, message):
@@ -403,6 +402,13 @@ def test_the_freshness_gate_refuses_and_force_stale_overrides(fx, break_it, mess
     runs = fx.runs()
     assert set(runs) == set(EMAIL_DESTINATIONS)
     assert all(message in run["gate_override"] for run in runs.values()), runs
+
+
+def test_a_source_never_loaded_is_a_warning_not_a_refusal(fx):
+    gate_source_never_loaded(fx)
+    output = fx.export("--audience", "fx_email")
+    assert "warning: source crm.consent_events has no load recorded" in output, output
+    assert all(run["gate_override"] is None for run in fx.runs().values())
 
 
 def test_a_fresh_build_passes_the_gate_with_no_override(fx):
