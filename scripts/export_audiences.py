@@ -191,6 +191,10 @@ def load_plan(audience_keys: list[str], destination_key: str | None, registry_pa
     unknown = [key for key in audience_keys if key not in audiences]
     if unknown:
         raise ConfigurationError(f"unknown audience {', '.join(unknown)} (known: {', '.join(sorted(audiences))})")
+    inactive = [f"{key} ({audiences[key].status})" for key in audience_keys if audiences[key].status != "active"]
+    if inactive:
+        # Its eligibility is empty, so an export would remove everyone from its platforms.
+        raise ConfigurationError(f"audience {', '.join(inactive)} is not active; only active audiences are exported")
     if destination_key is not None and destination_key not in destinations:
         raise ConfigurationError(
             f"unknown destination {destination_key} (known: {', '.join(sorted(destinations))})")

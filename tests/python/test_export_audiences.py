@@ -334,6 +334,15 @@ def test_bad_configuration_fails_before_anything_is_written(fx, args, env, regis
     assert not fx.exports.exists()
 
 
+def test_a_paused_audience_is_not_exported(fx):
+    fx.registry.audiences[0] = dataclasses.replace(fx.registry.audiences[0], status="paused")
+    output = fx.export("--audience", "fx_email", expect=2)
+    assert "audience fx_email (paused) is not active" in output, output
+    fx.export()  # the default selection leaves it out
+    assert set(fx.runs()) == set(ADS_DESTINATIONS) | {"fx_mailchimp"}
+    assert {run["audience_key"] for run in fx.runs().values()} == {"fx_ads", "fx_email_capped"}
+
+
 def test_a_destination_type_without_a_writer_is_a_configuration_error(fx):
     fx.registry.destinations[0] = dataclasses.replace(fx.registry.destinations[0], type="carrier_pigeon")
     output = fx.export(expect=2)
