@@ -66,9 +66,11 @@ import duckdb
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import build_status  # noqa: E402
+import destination_formats as formats  # noqa: E402
 import erasure  # noqa: E402
 import export_ledger  # noqa: E402
 import serving  # noqa: E402
+import webhook_delivery  # noqa: E402
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 DATABASE_ENV_VAR = "SEGMENTS_DUCKDB_PATH"
@@ -129,21 +131,10 @@ def resolve_paths(environ: dict[str, str] | None = None) -> Paths:
     )
 
 
-def formats_module() -> Any:
-    try:
-        import destination_formats
-    except ImportError as exc:
-        raise ConfigurationError(f"the destination writers cannot be loaded: {exc}") from None
-    return destination_formats
-
-
 def has_writer(destination_type: str) -> bool:
-    """Whether destination_formats can write this destination type."""
-    formats = formats_module()
-    if destination_type == "webhook":
-        return callable(getattr(formats, "webhook_payload", None))
-    writers = getattr(formats, "WRITERS", None)
-    return destination_type in writers if writers is not None else False
+    """Whether destination_formats writes this destination type (the webhook's payload
+    comes from ``webhook_payload``)."""
+    return destination_type in formats.WRITERS or destination_type == "webhook"
 
 
 def webhook_url(destination: Any, environ: dict[str, str]) -> str:
@@ -349,7 +340,6 @@ def contact_columns(con: duckdb.DuckDBPyConnection) -> list[str]:
 
 
 def make_contact(customer_id: str, values: dict[str, Any], granted: str | None) -> Any:
-    formats = formats_module()
     fields = {column: values.get(column) for column in CONTACT_COLUMNS}
     fields["country_code"] = formats.normalise_country(fields["country_code"])
     return formats.Contact(
@@ -407,7 +397,6 @@ def match_key(destination_type: str, contact: Any) -> dict[str, str]:
     matches on hashes (Mailchimp's MD5 subscriber hash, Google's and Meta's SHA-256); the
     customer id where the platform keys people by it (Braze's external_id, the webhook);
     for Klaviyo the email and phone in clear, since its removal import takes no hash."""
-    formats = formats_module()
     phone = formats.phone_e164(contact.phone_e164, contact.country_code)
     if destination_type == "mailchimp":
         key = {"subscriber_hash": formats.mailchimp_subscriber_hash(contact.email)}
@@ -429,7 +418,6 @@ def match_key(destination_type: str, contact: Any) -> dict[str, str]:
 def skip_reason(destination_type: str, contact: Any) -> str | None:
     """Why a member cannot be sent to a destination (it lacks the identifier the platform
     matches on, or Google's ad_user_data consent), or None; the writers' own rules."""
-    formats = formats_module()
     has_email = formats.normalise_email(contact.email) is not None
     has_phone = formats.phone_e164(contact.phone_e164, contact.country_code) is not None
     if destination_type == "mailchimp" and not has_email:
@@ -523,22 +511,29 @@ def change_feed(run: AudienceRun, destination: Any, ledger: Any, full: bool) -> 
 # ---------------------------------------------------------------------------- formatting
 
 
+def platform_changes(audience_key: str, changes: list[PendingChange]) -> list[Any]:
+    """Added and changed members as the writers' ``Change`` values."""
+    return [formats.Change(kind=change.kind, contact=change.member.contact, audience_key=audience_key,
+                           segment_key=change.member.segment_key, idempotency_key=change.idempotency_key)
+            for change in changes]
+
+
 def format_changes(destination: Any, audience_key: str, run_id: str, changes: list[PendingChange]) -> dict[str, bytes]:
     """The platform files for added and changed members (destination_formats)."""
     if not changes:
         return {}
-    formats = formats_module()
-    batch = [formats.Change(kind=change.kind, contact=change.member.contact, audience_key=audience_key,
-                            segment_key=change.member.segment_key, idempotency_key=change.idempotency_key)
-             for change in changes]
+    batch = platform_changes(audience_key, changes)
     result = formats.write_destination(destination.type, batch, run_id)
+    if result.skipped:
+        # skip_reason() mirrors the writers' rules; a contact skipped here would be
+        # recorded as delivered without being written.
+        raise RuntimeError(f"the {destination.type} writer skipped contacts the export meant to send: {result.skipped}")
     return dict(result.files)
 
 
 def removal_layout(destination_type: str, audience_key: str) -> tuple[tuple[str, ...], dict[str, str]]:
     """A removal file's header (the writer's) and the match key field behind each column
     that identifies the person; the other columns stay blank, which imports leave as is."""
-    formats = formats_module()
     if destination_type == "mailchimp":
         return formats.MAILCHIMP_REMOVALS_HEADER, {"subscriber_hash": "subscriber_hash"}
     if destination_type == "klaviyo":
@@ -563,7 +558,6 @@ def format_removals(destination_type: str, audience_key: str, channel: str, run_
     """The removal file of a file destination, keyed by what the ledger says was delivered."""
     if not removals:
         return {}
-    formats = formats_module()
     header, fields = removal_layout(destination_type, audience_key)
     rows = []
     for change in removals:
@@ -637,13 +631,8 @@ def deliver_files(destination: Any, run: AudienceRun, feed: ChangeFeed, paths: P
 
 def deliver_webhook(destination: Any, run: AudienceRun, feed: ChangeFeed, paths: Paths, ledger: Any,
                     url: str, counts: dict[str, Any]) -> DestinationResult:
-    import webhook_delivery
-
-    formats = formats_module()
     settings = dict(getattr(destination, "settings", None) or {})
-    batch = [formats.Change(kind=change.kind, contact=change.member.contact, audience_key=run.audience.key,
-                            segment_key=change.member.segment_key, idempotency_key=change.idempotency_key)
-             for change in feed.upserts]
+    batch = platform_changes(run.audience.key, feed.upserts)
     payload = list(formats.webhook_payload(batch)) + [removal_payload(run.audience.key, change) for change in feed.removals]
     by_key = {change.idempotency_key: change for change in [*feed.upserts, *feed.removals]}
     dead_letters = paths.exports / destination.key / run.audience.key / DEAD_LETTER_NAME
@@ -784,7 +773,8 @@ def export_audience(audience: Any, plan: Plan, args: argparse.Namespace, paths: 
         except Exception as exc:  # noqa: BLE001 - a failed destination is recorded, the others go on
             error = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}".rstrip(": ")
             export_ledger.finish_run(ledger, run.run_id, destination.key, "failed", counts, error)
-            print(f"{head}\nexport:   {destination.key}: FAILED, nothing recorded as delivered: {error}", file=sys.stderr)
+            print(f"{head}\nexport:   {destination.key}: FAILED: {error}; what was not recorded as delivered "
+                  f"stays pending for the next run", file=sys.stderr)
             exit_code = EXIT_RUN_FAILED
             continue
         print(head if result.status == "succeeded" else f"{head} [{result.status}]")
