@@ -65,6 +65,7 @@ import duckdb
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import audience_registry  # noqa: E402
 import build_status  # noqa: E402
 import destination_formats as formats  # noqa: E402
 import erasure  # noqa: E402
@@ -166,10 +167,6 @@ class Plan:
 def load_plan(audience_keys: list[str], destination_key: str | None, registry_path: Path | None,
               environ: dict[str, str]) -> Plan:
     """Validate the registry and the selection; ConfigurationError with one line."""
-    try:
-        import audience_registry
-    except ImportError as exc:
-        raise ConfigurationError(f"the audience registry cannot be loaded: {exc}") from None
     try:
         registry = audience_registry.load_registry(registry_path)
     except ValueError as exc:
