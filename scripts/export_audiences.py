@@ -577,7 +577,6 @@ def write_atomically(path: Path, content: bytes) -> None:
     name is always complete."""
     path.parent.mkdir(parents=True, exist_ok=True)
     stage = path.with_name(f".{path.name}.writing-{os.getpid()}")
-    previous = os.umask(0o077)
     try:
         with open(stage, "wb") as handle:
             handle.write(content)
@@ -585,7 +584,6 @@ def write_atomically(path: Path, content: bytes) -> None:
             os.fsync(handle.fileno())
         os.replace(stage, path)
     finally:
-        os.umask(previous)
         stage.unlink(missing_ok=True)
 
 
@@ -797,7 +795,9 @@ def main(argv: list[str] | None = None, environ: dict[str, str] | None = None) -
     args = parse_args(list(sys.argv[1:] if argv is None else argv))
     environ = dict(os.environ if environ is None else environ)
     try:
-        return export(args, environ)
+        # Export files, dead letters and the ledger hold personal data: owner-only.
+        with export_ledger.owner_only():
+            return export(args, environ)
     except ConfigurationError as exc:
         print(f"export: configuration error: {exc}", file=sys.stderr)
         return EXIT_CONFIG

@@ -34,7 +34,8 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -159,6 +160,17 @@ def removal_key_of(destination_key: str, audience_key: str, match_key: dict[str,
     return hashlib.sha256(text.encode()).hexdigest()
 
 
+@contextmanager
+def owner_only() -> Iterator[None]:
+    """Create files and folders owner-only while the block runs (umask 0077): the export
+    files, the ledger and its write-ahead log hold personal data."""
+    previous = os.umask(0o077)
+    try:
+        yield
+    finally:
+        os.umask(previous)
+
+
 def open_ledger(exports: Path, read_only: bool = False) -> duckdb.DuckDBPyConnection | None:
     """The ledger, created owner-only on first use. Read-only: None when it does not exist
     (a dry run before any export)."""
@@ -168,12 +180,9 @@ def open_ledger(exports: Path, read_only: bool = False) -> duckdb.DuckDBPyConnec
     try:
         if read_only:
             return duckdb.connect(str(path), read_only=True)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        previous = os.umask(0o077)
-        try:
+        with owner_only():
+            path.parent.mkdir(parents=True, exist_ok=True)
             con = duckdb.connect(str(path))
-        finally:
-            os.umask(previous)
         os.chmod(path, OWNER_ONLY)
     except OSError as exc:
         raise LedgerUnavailable(f"cannot create the export ledger {path}: {exc.strerror or exc}") from None
@@ -348,6 +357,11 @@ def erase_subjects(exports: Path, subjects: list[tuple[set[str], set[str]]]) -> 
     without a ledger. Idempotent: a rerun finds nothing left."""
     if not ledger_path(exports).is_file() or not subjects:
         return 0
+    with owner_only():
+        return _erase_subjects(exports, subjects)
+
+
+def _erase_subjects(exports: Path, subjects: list[tuple[set[str], set[str]]]) -> int:
     con = open_ledger(exports)
     converted = 0
     try:

@@ -646,9 +646,12 @@ def test_holdout_members_are_recorded_and_never_exported(fx):
     assert fx.ledger("select count(*) from delivered_state where audience_key = 'fx_ads'") == [(20,)]
 
 
-def test_the_ledger_is_owner_only(fx):
+def test_the_ledger_and_the_export_files_are_owner_only(fx):
     fx.export("--audience", "fx_email")
     assert export_ledger.ledger_path(fx.exports).stat().st_mode & 0o777 == 0o600
+    files = fx.files()
+    assert files and all(path.stat().st_mode & 0o077 == 0 for path in files)
+    assert all(path.stat().st_mode & 0o077 == 0 for path in fx.exports.rglob("*") if path.is_dir())
 
 
 # --------------------------------------------------------- what any exported file may hold
