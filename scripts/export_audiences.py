@@ -15,8 +15,8 @@ For each audience of the registry (``models/marts/activation/_audience_registry.
    (attribute hash differs) and removed (no longer a member: consent revoked, suppressed,
    erased, left the segment, moved to holdout); ``--full`` sends every member;
 4. writes the files in the platform's format (``destination_formats.py``) under
-   ``<exports>/<destination>/<audience>/<run id>_<name>``, each to a temp name renamed when
-   complete, and only then updates the delivered state and the run in one ledger
+   ``<exports>/<destination>/<audience>/<type>__<audience>__<run id>__<part>.csv``, each
+   to a temp name renamed when complete (owner-only: they hold personal data), and only then updates the delivered state and the run in one ledger
    transaction; a webhook destination POSTs the changes instead (``webhook_delivery.py``)
    and the ledger records each acknowledged batch; dead-lettered changes stay pending and
    the run is ``partial``. Removals are written from the match key the ledger recorded when
@@ -31,7 +31,7 @@ past its freshness SLA (``build_status.json`` written by the scheduled build).
 Usage::
 
     python scripts/export_audiences.py [--audience KEY ...] [--destination KEY]
-                                       [--full] [--dry-run] [--force-stale]
+                                       [--full] [--dry-run] [--force-stale] [--registry PATH]
 
 Without ``--audience``, every active audience that is due by its schedule (hourly: no
 successful run to each destination this UTC hour; daily: this UTC day; weekly: this ISO
