@@ -94,12 +94,16 @@ STAGES = {
     "customer features": ("models/intermediate/shop/", "models/intermediate/customers/int_customer_order_",
                           "models/intermediate/customers/int_customers_as_of",
                           "models/intermediate/customers/int_customer_contacts_",
+                          "models/intermediate/customers/int_customer_contact_points_",
                           "models/intermediate/customers/int_customer_consent_",
                           "models/intermediate/consent/", "models/marts/consent/",
                           "models/intermediate/customers/int_customer_rfm_",
                           "models/intermediate/customers/int_customer_profiles",
                           "models/marts/customers/", "models/marts/restricted/"),
-    "segments": ("models/intermediate/segments/", "models/marts/segments/", "models/marts/_marts__exposures.yml"),
+    # Audience eligibility (activation) counts with the segments it reads; the baseline
+    # computes no audiences, so this stage's ratio includes them.
+    "segments": ("models/intermediate/segments/", "models/marts/segments/", "models/marts/_marts__exposures.yml",
+                 "models/intermediate/activation/", "models/marts/activation/"),
 }
 TESTS_STAGE = "data tests"
 # Builds whose publish (their on-run-end hook) the report shows as a step of its own.
