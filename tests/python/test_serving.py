@@ -225,9 +225,9 @@ def test_scheduled_build_publishes_marts_reports_and_the_publish_log(project):
         ("main",), ("marts",)]
     assert query(serving_file, "select comment from duckdb_columns() where column_name = 'customer_id'"
                  " and table_name = 'dim_customers'") == [("The customer's key.",)]
-    # nothing is left beside the serving file
+    # nothing is left beside the serving file (the build status file is what exports read)
     assert sorted(path.name for path in serving_file.parent.iterdir()) == [
-        "restricted.duckdb", "serving.duckdb", "warehouse.duckdb"]
+        "build_status.json", "restricted.duckdb", "serving.duckdb", "warehouse.duckdb"]
 
 
 def test_restricted_schema_is_published_owner_only_and_never_to_the_serving_file(project):
