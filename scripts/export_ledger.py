@@ -366,10 +366,11 @@ def _erase_subjects(exports: Path, subjects: list[tuple[set[str], set[str]]]) ->
     converted = 0
     try:
         con.execute("begin transaction")
+        # Read once; each subject's matched rows leave this list as they leave the table.
+        rows = con.execute(
+            "select destination_key, audience_key, customer_id, match_key from delivered_state").fetchall()
         for customer_ids, values in subjects:
             customers = {value for value in customer_ids if value}
-            rows = con.execute(
-                "select destination_key, audience_key, customer_id, match_key from delivered_state").fetchall()
             matched = [
                 (destination, audience, customer, json.loads(key)) for destination, audience, customer, key in rows
                 if customer in customers or customer.lower() in values
@@ -384,6 +385,8 @@ def _erase_subjects(exports: Path, subjects: list[tuple[set[str], set[str]]]) ->
                 con.execute("delete from delivered_state where destination_key = ? and audience_key = ? "
                             "and customer_id = ?", [destination, audience, customer])
             converted += len(matched)
+            done = {(destination, audience, customer) for destination, audience, customer, _ in matched}
+            rows = [row for row in rows if tuple(row[:3]) not in done]
             for table in ("run_changes", "run_memberships"):
                 for customer in sorted(customers):
                     con.execute(f"delete from {table} where customer_id = ?", [customer])
