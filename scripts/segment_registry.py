@@ -218,9 +218,9 @@ def registry_problems(segments: object, columns: dict[str, str]) -> list[str]:
                 problems.append(f"{label}: is_default must be true or false")
             if segment.get("too_incomplete_when") is not None:
                 problems.append(f"{label}: only the default segment has too_incomplete_when")
-            if segment.get("rule") in (None, ""):
+            if segment.get("rule") in (None, "") and segment.get("conditions") is None:
                 problems.append(f"{label}: missing required field 'rule'")
-            else:
+            elif segment.get("rule") not in (None, ""):
                 rules.append(("rule", segment["rule"]))
         for field, rule in rules:
             if field in with_jinja:
