@@ -363,7 +363,7 @@ def test_registry_reports_condition_problems_with_the_segment_key(tmp_path):
         "segment 'shoe_viewers': conditions.performed.within_days: must be a whole number of days from 1 to 3650 (got -7)"]
 
 
-@pytest.mark.parametrize("target, status, message", [
+MEMBER_OF_CASES = [
     ("vips", "active", "conditions.any[1].member_of: segment 'vips' does not exist"),
     ("probe", "active", "conditions.any[1].member_of: a segment cannot be a member of itself"),
     ("new_customer", "active",
@@ -371,7 +371,11 @@ def test_registry_reports_condition_problems_with_the_segment_key(tmp_path):
     ("top_rfm_lookalike_seed", "active", "conditions.any[1].member_of: is active but segment 'top_rfm_lookalike_seed' is draft"),
     ("top_rfm_lookalike_seed", "draft", None),
     ("vip", "active", None),
-], ids=["missing", "itself", "default", "inactive", "draft_reads_draft", "vip"])
+]
+
+
+@pytest.mark.parametrize("target, status, message", MEMBER_OF_CASES,
+                         ids=["missing", "itself", "default", "inactive", "draft_reads_draft", "vip"])
 def test_member_of_targets(tmp_path, target, status, message):
     probe = new_segment("probe", 300, status=status, conditions={"any": [VIEWED_SHOES, {"member_of": target}]})
     assert problems_of(tmp_path, probe) == ([f"segment 'probe': {message}"] if message else [])
@@ -494,3 +498,21 @@ def test_dbt_build_rejects_the_bad_condition_with_the_same_messages(dbt_outcomes
     outcome = dbt_outcomes[case]
     assert not outcome["success"]
     assert invalid_registry_messages(outcome["error"], DBT_INVALID_HEADER) == ACCEPTANCE[case][1]
+
+
+def test_every_message_the_docs_show_is_one_the_validator_gives():
+    """The problem part of each line of the docs' message list (up to a '...') starts a message
+    the cases above assert, so the docs cannot drift from the validator."""
+    asserted = [message for case in BAD_CONDITIONS for message in case[2]]
+    asserted += [case[2] for case in MEMBER_OF_CASES if case[2]]
+    asserted += [message for _, messages in ACCEPTANCE.values() for message in messages]
+    problems = [problem_of(message) for message in asserted]
+    block = conditions_section().split("```text\n", 1)[1].split("```", 1)[0]
+    for line in block.splitlines():
+        shown = problem_of(line).split("...", 1)[0]
+        assert any(problem.startswith(shown) for problem in problems), line
+
+
+def problem_of(message: str) -> str:
+    """A message without its "segment 'key': " prefix and its condition path."""
+    return re.sub(r"^(segment '[^']+': )?(conditions[^ ]*: )?", "", message)
