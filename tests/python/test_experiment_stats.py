@@ -339,3 +339,40 @@ def test_readout_reproduces_the_hillstrom_email_experiment():
     for comparison in spend["comparisons"]:
         assert (comparison["statistic"], comparison["p_value"]) == pytest.approx(
             HILLSTROM_SPEND_WELCH[comparison["treatment"]], rel=1e-6)
+
+
+# ---- the readout model (dbt Python model over SQL sufficient statistics) ------------------
+
+def load_readout_model():
+    import importlib.util
+    path = PROJECT_DIR / "models" / "intermediate" / "measurement" / "int_experiment_readout_statistics.py"
+    spec = importlib.util.spec_from_file_location("int_experiment_readout_statistics", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_readout_model_rows_equal_scipy_on_sufficient_statistics():
+    import pandas as pd
+    model = load_readout_model()
+
+    def moment_row(arm_key, order, is_control, metric_key, metric_type, y, x):
+        arm = moments(y, x)
+        return {"experiment_key": "e", "arm_key": arm_key, "arm_order": order, "arm_weight_percent": 50,
+                "is_control_arm": is_control, "metric_key": metric_key, "metric_role": "primary",
+                "metric_type": metric_type, "unit_count": arm.n, "sum_y": arm.sum_y, "sum_y_squared": arm.sum_y2,
+                "sum_x": arm.sum_x, "sum_x_squared": arm.sum_x2, "sum_x_y": arm.sum_xy}
+
+    frame = pd.DataFrame([
+        moment_row("control", 1, True, "revenue_per_unit", "numeric", CONTROL_SPEND, CONTROL_HISTORY),
+        moment_row("variant", 2, False, "revenue_per_unit", "numeric", TREATMENT_SPEND, TREATMENT_HISTORY),
+    ])
+    rows = {row["arm_key"]: row for row in model.readout_rows(frame)}
+    assert rows["control"]["p_value"] is None and rows["control"]["absolute_lift"] is None
+    welch = stats.ttest_ind(TREATMENT_SPEND, CONTROL_SPEND, equal_var=False)
+    assert rows["variant"]["test_used"] == "welch_t_test"
+    assert rows["variant"]["p_value"] == pytest.approx(welch.pvalue)
+    assert rows["variant"]["srm_p_value"] == pytest.approx(stats.chisquare([12, 14]).pvalue)
+    assert rows["variant"]["cuped_theta"] == pytest.approx(
+        stats.linregress(CONTROL_HISTORY + TREATMENT_HISTORY, CONTROL_SPEND + TREATMENT_SPEND).slope)
+    assert set(model.COLUMNS) == set(rows["variant"])
