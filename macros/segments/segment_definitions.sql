@@ -58,10 +58,12 @@
         {%- set consent_condition = ('coalesce((' ~ consent_checks | join(' or ') ~ '), false)') if requires_consent else 'true' -%}
 
         {%- set written_conditions = [] -%}
+        {%- set profile_rules = [] -%}
         {%- set member_of = [] -%}
         {%- if is_default -%}
             {%- set match_condition = incomplete_condition -%}
             {%- set membership_condition = 'no other active segment matches, or ' ~ incomplete_condition -%}
+            {%- set profile_condition = incomplete_condition -%}
         {%- else -%}
             {%- set rules = [] -%}
             {%- set chain = [segment] -%}
@@ -75,6 +77,7 @@
             {%- for link in chain -%}
                 {%- if link.get('rule') is not none -%}
                     {%- do rules.append('coalesce((' ~ link.rule | trim ~ '), false)') -%}
+                    {%- do profile_rules.append('coalesce((' ~ link.rule | trim ~ '), false)') -%}
                 {%- endif -%}
                 {%- if link.key in condition_plan.segments -%}
                     {%- do rules.append('coalesce(' ~ condition_plan.segments[link.key].sql ~ ', false)') -%}
@@ -86,6 +89,7 @@
             {%- endfor -%}
             {%- set match_condition = rules | join(' and ') -%}
             {%- set membership_condition = match_condition ~ ' and not ' ~ incomplete_condition ~ (' and ' ~ consent_condition if requires_consent else '') -%}
+            {%- set profile_condition = (profile_rules + ['not ' ~ incomplete_condition] + ([consent_condition] if requires_consent else [])) | join(' and ') -%}
         {%- endif -%}
         {%- set membership_condition = modules.re.sub('\s+', ' ', membership_condition) -%}
         {%- set match_condition = modules.re.sub('\s+', ' ', match_condition) -%}
@@ -109,6 +113,7 @@
             'match_condition': match_condition,
             'consent_condition': consent_condition,
             'membership_condition': membership_condition,
+            'profile_condition': profile_condition,
             'rule_hash': local_md5(membership_condition),
         }) -%}
     {%- endfor -%}

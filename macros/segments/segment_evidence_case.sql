@@ -4,16 +4,16 @@
     default's completeness guard and, when every channel needs consent, the consent flags;
     then, for behavioural conditions, each measure by its condition path (an ancestor's
     prefixed with its key), and member_of flags. For the default segment, the columns of its
-    too-incomplete condition. Null for other keys. `qualifier` names the relation holding the
+    too-incomplete condition. A random_bucket adds nothing: the bucket follows from the
+    segment key and customer id alone. Null for other keys. `qualifier` names the relation holding the
     dim_customers columns, `condition_qualifier` the one holding int_segment_condition_values'
     columns and member_of__<key> flags. -#}
 {% macro segment_evidence_case(segment_key_column, qualifier=none, condition_qualifier=none, level=none) -%}
     {%- set plan = segment_condition_plan() -%}
     case {{ segment_key_column }}
     {%- for segment in segment_definitions() if segment.status == 'active' and (level is none or segment.level == level) %}
-        {%- set condition = segment.match_condition if segment.is_default else segment.membership_condition %}
         {%- set pairs = [] %}
-        {%- for column in segment_referenced_columns(condition) if not (column.startswith('cv_') or column.startswith('member_of__')) %}
+        {%- for column in segment_referenced_columns(segment.profile_condition) %}
             {%- do pairs.append(("'" ~ column ~ "'", (qualifier ~ '.' if qualifier else '') ~ column)) %}
         {%- endfor %}
         {%- for written in segment.get('written_conditions') or [] %}
