@@ -29,6 +29,13 @@ from pathlib import Path
 
 import yaml
 
+from segment_conditions import (
+    Catalogue,
+    condition_problems,
+    load_catalogue,
+    macro_meta_value,
+    member_of_references,
+)
 from segment_rules import rule_problems
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
@@ -73,12 +80,10 @@ def parse_registry(text: str, path: Path) -> object:
         raise ValueError(f"registry: {path} is not valid YAML {_yaml_error_place(error)}") from None
     except yaml.YAMLError as error:
         raise ValueError(f"registry: {path} is not valid YAML ({error})") from None
-    macros = document.get("macros") if isinstance(document, dict) else None
-    for macro in macros if isinstance(macros, list) else []:
-        if isinstance(macro, dict) and macro.get("name") == "segment_registry":
-            meta = macro.get("meta")
-            return meta.get("segments") if isinstance(meta, dict) else None
-    raise ValueError(f"registry: {path} declares no segment_registry macro")
+    try:
+        return macro_meta_value(document, "segment_registry", "segments")
+    except LookupError:
+        raise ValueError(f"registry: {path} declares no segment_registry macro") from None
 
 
 def as_dbt_parses(value: object) -> object:
@@ -140,8 +145,12 @@ def _columns_from_contract_doc(path: Path) -> dict[str, str]:
     return columns
 
 
-def registry_problems(segments: object, columns: dict[str, str]) -> list[str]:
-    """Every problem of the registry (its meta.segments value as written), one message each."""
+def registry_problems(segments: object, columns: dict[str, str], catalogue: Catalogue | None = None) -> list[str]:
+    """Every problem of the registry (its meta.segments value as written), one message each.
+
+    Conditions are checked against `catalogue`, read from the event catalogue file when
+    None and some segment has conditions.
+    """
     if segments is None:
         return ["registry: the segment_registry macro has no meta.segments"]
     if not isinstance(segments, list):
@@ -151,6 +160,8 @@ def registry_problems(segments: object, columns: dict[str, str]) -> list[str]:
     priorities_seen: dict[int, str] = {}
     parents: dict[str, object] = {}
     statuses: dict[str, object] = {}
+    member_of: dict[str, list[tuple[str, object]]] = {}
+    catalogue_error: list[str] = []
     defaults: list[str] = []
 
     for index, segment in enumerate(segments, start=1):
@@ -207,6 +218,8 @@ def registry_problems(segments: object, columns: dict[str, str]) -> list[str]:
             defaults.append(key)
             if segment.get("rule") is not None:
                 problems.append(f"{label}: the default segment has no rule (it holds customers who match nothing)")
+            if segment.get("conditions") is not None:
+                problems.append(f"{label}: the default segment has no conditions (it holds customers who match nothing)")
             if segment.get("parent") is not None:
                 problems.append(f"{label}: the default segment cannot have a parent")
             if segment.get("too_incomplete_when") in (None, ""):
@@ -218,10 +231,21 @@ def registry_problems(segments: object, columns: dict[str, str]) -> list[str]:
                 problems.append(f"{label}: is_default must be true or false")
             if segment.get("too_incomplete_when") is not None:
                 problems.append(f"{label}: only the default segment has too_incomplete_when")
-            if segment.get("rule") in (None, ""):
-                problems.append(f"{label}: missing required field 'rule'")
-            else:
+            if segment.get("rule") not in (None, ""):
                 rules.append(("rule", segment["rule"]))
+            elif segment.get("conditions") is None:
+                problems.append(f"{label}: missing required field 'rule'")
+            if segment.get("conditions") is not None:
+                if catalogue is None and not catalogue_error:
+                    try:
+                        catalogue = load_catalogue()
+                    except ValueError as error:
+                        catalogue_error.append(str(error))
+                        problems.append(str(error))
+                if catalogue is not None:
+                    problems.extend(condition_problems(segment["conditions"], catalogue, label))
+                if isinstance(key, str) and keys_seen.get(key) == index:
+                    member_of[key] = member_of_references(segment["conditions"])
         for field, rule in rules:
             if field in with_jinja:
                 continue
@@ -242,11 +266,98 @@ def registry_problems(segments: object, columns: dict[str, str]) -> list[str]:
         if current == key:
             problems.append(f"segment '{key}': parents form a cycle ({' -> '.join(path + [key])})")
 
+    problems.extend(_member_of_problems(member_of, parents, statuses, defaults))
+
     if len(defaults) != 1:
         problems.append(f"registry: exactly one segment must have is_default: true (found {len(defaults)})")
     elif statuses.get(defaults[0]) != "active":
         problems.append(f"segment '{defaults[0]}': the default segment must be active")
     return problems
+
+
+def _member_of_problems(
+    member_of: dict[str, list[tuple[str, object]]], parents: dict[str, object], statuses: dict[str, object],
+    defaults: list[str],
+) -> list[str]:
+    """A member_of target must exist, be another, non-default segment, and be active when the
+    reader is; and no cycle may run through member_of and parent edges together (a cycle of
+    parents alone is reported as such above)."""
+    problems: list[str] = []
+    edges: dict[str, list[tuple[str, bool]]] = {key: [] for key in parents}
+    for key, parent in parents.items():
+        if isinstance(parent, str) and parent in parents:
+            edges[key].append((parent, False))
+    for key, references in member_of.items():
+        for path, target in references:
+            if not isinstance(target, str) or not target:
+                continue  # reported by the condition check
+            where = f"segment '{key}': {path}"
+            if target not in parents:
+                problems.append(f"{where}: segment '{target}' does not exist")
+            elif target == key:
+                problems.append(f"{where}: a segment cannot be a member of itself")
+            elif target in defaults:
+                problems.append(f"{where}: '{target}' is the default segment, which holds those who match nothing")
+            else:
+                edges[key].append((target, True))
+                if statuses[key] == "active" and statuses[target] != "active":
+                    problems.append(f"{where}: is active but segment '{target}' is {statuses[target]}")
+    for key in parents:
+        cycle = _cycle_through(key, edges)
+        if cycle:
+            problems.append(f"segment '{key}': member_of forms a cycle ({' -> '.join(cycle)})")
+    return problems
+
+
+def _cycle_through(start: str, edges: dict[str, list[tuple[str, bool]]]) -> list[str] | None:
+    """The shortest path from start back to start that takes at least one member_of edge."""
+    # Breadth-first over (segment, whether a member_of edge was taken), so a cycle of
+    # parents alone does not count; the first arrival back at start is the shortest.
+    previous: dict[tuple[str, bool], tuple[str, bool] | None] = {(start, False): None}
+    queue = [(start, False)]
+    while queue:
+        state = queue.pop(0)
+        for target, is_member_of in edges[state[0]]:
+            reached = (target, state[1] or is_member_of)
+            if reached == (start, True):
+                path, step = [start], state
+                while step is not None:
+                    path.append(step[0])
+                    step = previous[step]
+                return path[::-1]
+            if reached not in previous and target != start:
+                previous[reached] = state
+                queue.append(reached)
+    return None
+
+
+def member_of_levels(segments: list[dict]) -> dict[str, int]:
+    """The order member_of is evaluated in, per segment key of a valid registry: 0 for a
+    segment whose membership reads no other segment's; otherwise 1 + the highest level of
+    the segments it reads (its own member_of targets and its ancestors')."""
+    by_key = {segment["key"]: segment for segment in segments}
+    levels: dict[str, int] = {}
+
+    def reads(key: str) -> set[str]:
+        targets, seen, current = set(), set(), key
+        while current is not None and current in by_key and current not in seen:
+            seen.add(current)
+            conditions = by_key[current].get("conditions")
+            targets |= {target for _, target in member_of_references(conditions) if target in by_key}
+            current = by_key[current].get("parent")
+        return targets
+
+    def level(key: str, visiting: tuple[str, ...]) -> int:
+        if key in visiting:
+            raise ValueError(f"segment '{key}': member_of forms a cycle ({' -> '.join([*visiting, key])})")
+        if key not in levels:
+            read = reads(key)
+            levels[key] = 1 + max(level(target, (*visiting, key)) for target in read) if read else 0
+        return levels[key]
+
+    for key in by_key:
+        level(key, ())
+    return levels
 
 
 def _fields_with_jinja(segment: dict) -> dict[str, str]:

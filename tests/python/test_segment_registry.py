@@ -135,8 +135,8 @@ BAD_REGISTRIES = [
                 ["registry: exactly one segment must have is_default: true (found 2)"]),
     BadRegistry("segments_not_a_list", replace_segments({"vip": "lifetime_revenue_usd >= 1000"}),
                 ["registry: meta.segments of the segment_registry macro must be a list"]),
-    BadRegistry("segment_not_a_mapping", lambda document: segments_of(document).append("vip"),
-                ["segment '#14': is not a mapping of fields"]),
+    BadRegistry("segment_not_a_mapping", lambda document: segments_of(document).insert(0, "vip"),
+                ["segment '#1': is not a mapping of fields"]),
     # Injection shapes: each would change the SQL around the rule if spliced in.
     BadRegistry("injection_unbalanced_or", set_fields("cart_abandoners", rule="sessions_last_7_days >= 3) or (1=1"),
                 ["segment 'cart_abandoners': rule has unbalanced parentheses"]),

@@ -50,6 +50,10 @@ int_customer_profiles as (  -- noqa: ST03
     select * from {{ ref('int_customer_profiles') }}
 ),
 
+int_segment_condition_values as (  -- noqa: ST03
+    select * from {{ ref('int_segment_condition_values') }}
+),
+
 {% if is_incremental() %}
     recorded_spells as (
         select * from {{ this }}
@@ -96,6 +100,32 @@ int_customer_profiles as (  -- noqa: ST03
         group by customer_id, segment_key
     ),
 
+    -- what behavioural conditions read (their measures and member_of flags), for the
+    -- evidence of an exit
+    {%- set member_targets = [] %}
+    {%- for segment in segment_definitions() %}
+        {%- for target in segment.member_of if target not in member_targets %}{% do member_targets.append(target) %}{% endfor %}
+    {%- endfor %}
+    member_flags as (
+        {{ segment_member_flags_select('int_segment_rules_evaluated', member_targets) }}
+    ),
+
+    condition_evidence as (
+        select
+            int_customer_profiles.customer_id
+            {%- for column in segment_condition_columns() %},
+            int_segment_condition_values.{{ column }}
+            {%- endfor %}
+            {%- for target in member_targets %},
+            member_flags.{{ segment_member_flag_column(target) }}
+            {%- endfor %}
+        from int_customer_profiles
+        left join int_segment_condition_values
+            on int_customer_profiles.customer_id = int_segment_condition_values.customer_id
+        left join member_flags
+            on int_customer_profiles.customer_id = member_flags.customer_id
+    ),
+
     ended_spells as (
         select
             open_spells.customer_id,
@@ -124,7 +154,7 @@ int_customer_profiles as (  -- noqa: ST03
             case when int_customers_erased.customer_id is null then open_spells.entry_evidence end as entry_evidence,
             case
                 when int_customer_profiles.customer_id is not null
-                    then {{ segment_evidence_case('open_spells.segment_key', 'int_customer_profiles') }}
+                    then {{ segment_evidence_case('open_spells.segment_key', 'int_customer_profiles', 'condition_evidence') }}
             end as exit_evidence
         from open_spells
         left join int_segment_membership_states as current_states
@@ -138,6 +168,8 @@ int_customer_profiles as (  -- noqa: ST03
             on open_spells.customer_id = int_customers_erased.customer_id
         left join int_customer_profiles
             on open_spells.customer_id = int_customer_profiles.customer_id
+        left join condition_evidence
+            on open_spells.customer_id = condition_evidence.customer_id
         left join registry_segments
             on open_spells.segment_key = registry_segments.segment_key
         left join int_segment_definitions_this_run

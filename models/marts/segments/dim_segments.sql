@@ -23,6 +23,7 @@ final as (
         registry_rows.segment_name,
         registry_rows.segment_description,
         registry_rows.rule_sql,
+        registry_rows.conditions_json,
         registry_rows.membership_condition_sql,
         registry_rows.rule_hash,
         registry_rows.owner,
@@ -33,6 +34,7 @@ final as (
         registry_rows.channels,
         registry_rows.is_default,
         registry_rows.requires_consent,
+        registry_rows.evaluation_level,
         coalesce(
             registry_rows.status != 'archived'
             and registry_rows.review_by_date < {{ as_of_date() }},
