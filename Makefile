@@ -90,9 +90,10 @@ real-data: install registry ## Build a warehouse of the real UCI Online Retail o
 	SEGMENTS_DUCKDB_PATH=$(REAL_DATA_DIR)/warehouse.duckdb SEGMENTS_AS_OF="$$(cat $(REAL_DATA_DIR)/as_of)" \
 		$(BIN)/python scripts/scheduled_build.py
 
-registry: install ## Validate the segment and audience registries before anything is computed
+registry: install ## Validate the segment, audience and experiment registries before anything is computed
 	$(BIN)/python scripts/segment_registry.py validate
 	$(BIN)/python scripts/audience_registry.py validate
+	$(BIN)/python scripts/experiment_registry.py validate
 
 test: install registry structure test-build quality test-python lint ## Everything that checks the project
 

@@ -137,8 +137,8 @@ class Registry:
 
 
 # --- reading -------------------------------------------------------------------------------
-def read_meta(path: Path) -> dict:
-    """The meta of the audience_registry macro in a registry file, or ValueError."""
+def read_meta(path: Path, macro_name: str = "audience_registry") -> dict:
+    """The meta of a registry macro (by default audience_registry) in a file, or ValueError."""
     try:
         text = path.read_text()
     except FileNotFoundError:
@@ -151,12 +151,12 @@ def read_meta(path: Path) -> dict:
         raise ValueError(f"registry: {path} is not valid YAML{place}") from None
     macros = document.get("macros") if isinstance(document, dict) else None
     for macro in macros if isinstance(macros, list) else []:
-        if isinstance(macro, dict) and macro.get("name") == "audience_registry":
+        if isinstance(macro, dict) and macro.get("name") == macro_name:
             meta = macro.get("meta")
             if not isinstance(meta, dict):
-                raise ValueError(f"registry: the audience_registry macro in {path} has no meta")
+                raise ValueError(f"registry: the {macro_name} macro in {path} has no meta")
             return meta
-    raise ValueError(f"registry: {path} declares no audience_registry macro")
+    raise ValueError(f"registry: {path} declares no {macro_name} macro")
 
 
 def segment_statuses(path: Path) -> dict[str, str]:

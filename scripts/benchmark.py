@@ -100,10 +100,12 @@ STAGES = {
                           "models/intermediate/customers/int_customer_rfm_",
                           "models/intermediate/customers/int_customer_profiles",
                           "models/marts/customers/", "models/marts/restricted/"),
-    # Audience eligibility (activation) counts with the segments it reads; the baseline
-    # computes no audiences, so this stage's ratio includes them.
+    # Audience eligibility (activation) and the experiments over audiences and segments
+    # (measurement) count with the segments they read; the baseline computes neither, so
+    # this stage's ratio includes them.
     "segments": ("models/intermediate/segments/", "models/marts/segments/", "models/marts/_marts__exposures.yml",
-                 "models/intermediate/activation/", "models/marts/activation/"),
+                 "models/intermediate/activation/", "models/marts/activation/",
+                 "models/intermediate/measurement/", "models/marts/measurement/"),
 }
 TESTS_STAGE = "data tests"
 # Builds whose publish (their on-run-end hook) the report shows as a step of its own.

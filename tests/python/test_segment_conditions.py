@@ -440,10 +440,10 @@ def test_warnings_and_checksum_cover_segments_without_rules(tmp_path):
 
 ACCEPTANCE = {
     "unknown_event": (
-        [new_segment("lapsed_openers", 300, conditions={"all": [
+        [new_segment("fading_openers", 300, conditions={"all": [
             {"performed": {"event": "email_send", "within_days": 30}},
             {"stopped_performing": {"event": "email_opne", "active_days": 60, "inactive_days": 30}}]})],
-        [f"segment 'lapsed_openers': conditions.all[1].stopped_performing: unknown event 'email_opne' "
+        [f"segment 'fading_openers': conditions.all[1].stopped_performing: unknown event 'email_opne' "
          f"(known: {ALL_EVENTS})"]),
     "unknown_property": (
         [new_segment("red_browsers", 300, conditions=performed(where=[{"property": "colour", "value": "red"}]))],
