@@ -41,28 +41,8 @@ stg_email__events as (
 {% if is_incremental() %}
     {%- set marks = high_water_marks({'loaded_through': 'max(max_loaded_at)'}) %}
 
-    -- Read straight from the staged events: DuckDB materialises a CTE that is read
-    -- twice, and stg_email__events would be every event.
-    touched_address_days as (
-        select distinct
-            staged_events.email,
-            cast(staged_events.occurred_at as date) as activity_date
-        from {{ ref('stg_email__events') }} as staged_events
-        where {{ loaded_since_high_water_mark('staged_events.loaded_at', marks) }}
-    ),
-
-    -- The filter on the earliest touched day repeats what the join implies, as a
-    -- one-column bound the engine applies at the scan.
     events_to_aggregate as (
-        select stg_email__events.*
-        from stg_email__events
-        inner join touched_address_days
-            on stg_email__events.email = touched_address_days.email
-            and cast(stg_email__events.occurred_at as date) = touched_address_days.activity_date
-        where stg_email__events.occurred_at >= (
-            select cast(min(touched_address_days.activity_date) as {{ dbt.type_timestamp() }})
-            from touched_address_days
-        )
+        {{ events_of_touched_days(ref('stg_email__events'), ['email'], marks) }}
     ),
 
 {% else %}
@@ -100,11 +80,7 @@ days_aggregated as (
 final as (
     select
         -- ids
-        {{ dbt.hash(dbt.concat([
-            "email",
-            "'|'",
-            "cast(activity_date as " ~ dbt.type_string() ~ ")",
-        ])) }} as email_day_key,
+        {{ identifier_day_key(['email']) }} as email_day_key,
         campaign_id,
 
         -- strings
