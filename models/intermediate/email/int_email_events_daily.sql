@@ -11,10 +11,10 @@
     from all of that address-day's events, and delete+insert them by email_day_key. An
     address-day never loses an event, so replacing the touched ones equals a full rebuild.
 
-    A full build aggregates the addresses in var('email_recipient_campaign_buckets') hash
-    buckets, one statement each (see hash_bucketed_build), for the same reason as the
-    (address, campaign) rollup int_email_recipient_campaigns: one aggregation of a year of
-    events at 1,000,000 customers is larger than a 3 GB memory limit.
+    A full build aggregates the addresses in var('daily_event_aggregate_buckets') hash
+    buckets, one statement each (see hash_bucketed_build): nearly every event is a group
+    of its own, and at 1,000,000 customers one aggregation of every event is several
+    times larger than a 3 GB memory limit.
 -#}
 {{
     config(
@@ -23,14 +23,14 @@
         unique_key='email_day_key',
         on_schema_change='fail',
         post_hook=[
-            "{{ insert_remaining_hash_buckets(var('email_recipient_campaign_buckets')) }}",
+            "{{ insert_remaining_hash_buckets(var('daily_event_aggregate_buckets')) }}",
             "{{ purge_expired_rows('email', 'activity_date') }}",
         ],
     )
 }}
 
 {%- set address_buckets = 1 if is_incremental()
-    else hash_bucket_count(var('email_recipient_campaign_buckets')) | int -%}
+    else hash_bucket_count(var('daily_event_aggregate_buckets')) | int -%}
 
 with
 

@@ -12,7 +12,7 @@
     visitor_day_key. A visitor-day never loses an event, so replacing the touched ones
     equals a full rebuild.
 
-    A full build aggregates the visitors in var('web_session_visitor_buckets') hash
+    A full build aggregates the visitors in var('daily_event_aggregate_buckets') hash
     buckets, one statement each (see hash_bucketed_build): at 1,000,000 customers almost
     every event is a group of its own, and one aggregation of every event does not fit a
     few GB of memory.
@@ -24,14 +24,14 @@
         unique_key='visitor_day_key',
         on_schema_change='fail',
         post_hook=[
-            "{{ insert_remaining_hash_buckets(var('web_session_visitor_buckets')) }}",
+            "{{ insert_remaining_hash_buckets(var('daily_event_aggregate_buckets')) }}",
             "{{ purge_expired_rows('web', 'activity_date') }}",
         ],
     )
 }}
 
 {%- set visitor_buckets = 1 if is_incremental()
-    else hash_bucket_count(var('web_session_visitor_buckets')) | int -%}
+    else hash_bucket_count(var('daily_event_aggregate_buckets')) | int -%}
 {%- set visitor_key = "coalesce(anonymous_id, " ~ dbt.concat(["'user:'", "user_id"]) ~ ")" %}
 
 with
