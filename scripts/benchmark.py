@@ -89,6 +89,8 @@ DEFAULT_END_DATE = dt.date(2026, 6, 30)
 STAGES = {
     "staging": ("models/staging/", "seeds/"),
     "identity": ("models/intermediate/identity/",),
+    # The web and email folders hold the daily event aggregates too (int_web_events_daily,
+    # int_email_events_daily): they read the same events as the sessions and email rollup.
     "web sessions": ("models/intermediate/web/", "models/intermediate/customers/int_customer_web_"),
     "email engagement": ("models/intermediate/email/", "models/intermediate/customers/int_customer_email_"),
     "customer features": ("models/intermediate/shop/", "models/intermediate/customers/int_customer_order_",

@@ -205,6 +205,9 @@ def test_every_model_and_seed_belongs_to_a_stage() -> None:
         path for path, stage in stages.items() if stage == benchmark.OTHER_STAGE)
     assert stages["models/intermediate/customers/int_customer_web_summary.sql"] == "web sessions"
     assert stages["models/intermediate/customers/int_customer_email_summary.sql"] == "email engagement"
+    # The daily event aggregates read the same events as the sessions and the email rollup.
+    assert stages["models/intermediate/web/int_web_events_daily.sql"] == "web sessions"
+    assert stages["models/intermediate/email/int_email_events_daily.sql"] == "email engagement"
     assert stages["models/marts/customers/dim_customers.sql"] == "customer features"
     exposures = {"exposure.dynamic_segments.sync": {"original_file_path": "models/marts/_marts__exposures.yml"}}
     assert benchmark.node_stage("exposure.dynamic_segments.sync", exposures) == "segments"

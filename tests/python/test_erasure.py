@@ -304,7 +304,9 @@ def test_retention_purges_old_events_everywhere_and_logs_it(state):
                              ("intermediate.int_web_sessions", "started_at"),
                              ("intermediate.int_customer_web_activity_daily", "activity_date"),
                              ("intermediate.int_email_recipient_campaigns", "last_event_at"),
-                             ("intermediate.int_customer_email_campaigns", "last_event_at")):
+                             ("intermediate.int_customer_email_campaigns", "last_event_at"),
+                             ("intermediate.int_web_events_daily", "activity_date"),
+                             ("intermediate.int_email_events_daily", "activity_date")):
         # A quarantined base row expires by its load time (today), not by its own time.
         staged = " and quarantine_reason is null" if relation.startswith("staging.") else ""
         assert query(s, f"select count(*) from {relation} where {column} < '{cutoff}'{staged}") == [(0,)], relation

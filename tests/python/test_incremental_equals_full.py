@@ -11,7 +11,9 @@ models only (``dbt run``); their tests belong to the project's ``dbt build``. Ev
 of the project, and ``dim_customers``, must hold the same rows in both (EXCEPT ALL both
 ways), comparing every column except load- and build-time metadata (`*loaded_at`,
 `built_at`, `counted_before`), which record when each warehouse loaded the files and ran
-its builds. Two full rebuilds must also give identical customer ids.
+its builds. Two full rebuilds must also give identical customer ids. The daily event
+aggregates (`int_web_events_daily`, `int_email_events_daily`) must be among the compared
+models, with rows the incremental runs wrote.
 """
 
 from __future__ import annotations
@@ -190,6 +192,24 @@ def test_incremental_models_equal_full_refresh(warehouses: dict) -> None:
             differences[f"{schema}.{alias}"] = (only_incremental, only_full)
     connection.close()
     assert not differences, f"rows only in incremental / only in full refresh: {differences}"
+
+
+# The daily event aggregates at identifier grain (behavioural segment conditions read them).
+DAILY_EVENT_AGGREGATES = ("int_web_events_daily", "int_email_events_daily")
+
+
+@pytest.mark.parametrize("model", DAILY_EVENT_AGGREGATES)
+def test_daily_event_aggregates_are_compared_after_incremental_writes(warehouses: dict, model: str) -> None:
+    assert ("intermediate", model) in compared_relations(warehouses["full_work"]), (
+        f"{model} is not among the incremental models compared with a full refresh")
+    connection = duckdb.connect(str(warehouses["incremental_db"]), read_only=True)
+    incremental_rows = connection.execute(
+        f"select count(*) from intermediate.{model} "
+        f"where built_at > (select min(built_at) from intermediate.{model})"
+    ).fetchone()[0]
+    connection.close()
+    # Without rows an incremental run wrote, the comparison would only check the first build.
+    assert incremental_rows > 0, f"no incremental run wrote a row of {model}"
 
 
 def test_last_incremental_build_moved_identifiers(warehouses: dict) -> None:

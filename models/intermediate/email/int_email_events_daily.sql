@@ -11,10 +11,10 @@
     from all of that address-day's events, and delete+insert them by email_day_key. An
     address-day never loses an event, so replacing the touched ones equals a full rebuild.
 
-    A full build aggregates the addresses in var('email_recipient_campaign_buckets') hash
-    buckets, one statement each (see hash_bucketed_build), for the same reason as the
-    (address, campaign) rollup int_email_recipient_campaigns: one aggregation of a year of
-    events at 1,000,000 customers is larger than a 3 GB memory limit.
+    A full build aggregates the addresses in var('daily_event_aggregate_buckets') hash
+    buckets, one statement each (see hash_bucketed_build): nearly every event is a group
+    of its own, and at 1,000,000 customers one aggregation of every event is several
+    times larger than a 3 GB memory limit.
 -#}
 {{
     config(
@@ -23,14 +23,14 @@
         unique_key='email_day_key',
         on_schema_change='fail',
         post_hook=[
-            "{{ insert_remaining_hash_buckets(var('email_recipient_campaign_buckets')) }}",
+            "{{ insert_remaining_hash_buckets(var('daily_event_aggregate_buckets')) }}",
             "{{ purge_expired_rows('email', 'activity_date') }}",
         ],
     )
 }}
 
 {%- set address_buckets = 1 if is_incremental()
-    else hash_bucket_count(var('email_recipient_campaign_buckets')) | int -%}
+    else hash_bucket_count(var('daily_event_aggregate_buckets')) | int -%}
 
 with
 
@@ -41,28 +41,8 @@ stg_email__events as (
 {% if is_incremental() %}
     {%- set marks = high_water_marks({'loaded_through': 'max(max_loaded_at)'}) %}
 
-    -- Read straight from the staged events: DuckDB materialises a CTE that is read
-    -- twice, and stg_email__events would be every event.
-    touched_address_days as (
-        select distinct
-            staged_events.email,
-            cast(staged_events.occurred_at as date) as activity_date
-        from {{ ref('stg_email__events') }} as staged_events
-        where {{ loaded_since_high_water_mark('staged_events.loaded_at', marks) }}
-    ),
-
-    -- The filter on the earliest touched day repeats what the join implies, as a
-    -- one-column bound the engine applies at the scan.
     events_to_aggregate as (
-        select stg_email__events.*
-        from stg_email__events
-        inner join touched_address_days
-            on stg_email__events.email = touched_address_days.email
-            and cast(stg_email__events.occurred_at as date) = touched_address_days.activity_date
-        where stg_email__events.occurred_at >= (
-            select cast(min(touched_address_days.activity_date) as {{ dbt.type_timestamp() }})
-            from touched_address_days
-        )
+        {{ events_of_touched_days(ref('stg_email__events'), ['email'], marks) }}
     ),
 
 {% else %}
@@ -100,11 +80,7 @@ days_aggregated as (
 final as (
     select
         -- ids
-        {{ dbt.hash(dbt.concat([
-            "email",
-            "'|'",
-            "cast(activity_date as " ~ dbt.type_string() ~ ")",
-        ])) }} as email_day_key,
+        {{ identifier_day_key(['email']) }} as email_day_key,
         campaign_id,
 
         -- strings

@@ -12,7 +12,7 @@
     visitor_day_key. A visitor-day never loses an event, so replacing the touched ones
     equals a full rebuild.
 
-    A full build aggregates the visitors in var('web_session_visitor_buckets') hash
+    A full build aggregates the visitors in var('daily_event_aggregate_buckets') hash
     buckets, one statement each (see hash_bucketed_build): at 1,000,000 customers almost
     every event is a group of its own, and one aggregation of every event does not fit a
     few GB of memory.
@@ -24,14 +24,14 @@
         unique_key='visitor_day_key',
         on_schema_change='fail',
         post_hook=[
-            "{{ insert_remaining_hash_buckets(var('web_session_visitor_buckets')) }}",
+            "{{ insert_remaining_hash_buckets(var('daily_event_aggregate_buckets')) }}",
             "{{ purge_expired_rows('web', 'activity_date') }}",
         ],
     )
 }}
 
 {%- set visitor_buckets = 1 if is_incremental()
-    else hash_bucket_count(var('web_session_visitor_buckets')) | int -%}
+    else hash_bucket_count(var('daily_event_aggregate_buckets')) | int -%}
 {%- set visitor_key = "coalesce(anonymous_id, " ~ dbt.concat(["'user:'", "user_id"]) ~ ")" %}
 
 with
@@ -43,30 +43,8 @@ stg_web__events as (
 {% if is_incremental() %}
     {%- set marks = high_water_marks({'loaded_through': 'max(max_loaded_at)'}) %}
 
-    -- Read straight from the staged events: DuckDB materialises a CTE that is read
-    -- twice, and stg_web__events would be every event.
-    touched_visitor_days as (
-        select distinct
-            staged_events.anonymous_id,
-            staged_events.user_id,
-            cast(staged_events.occurred_at as date) as activity_date
-        from {{ ref('stg_web__events') }} as staged_events
-        where {{ loaded_since_high_water_mark('staged_events.loaded_at', marks) }}
-    ),
-
-    -- The filter on the earliest touched day repeats what the join implies, as a
-    -- one-column bound the engine applies at the scan.
     events_to_aggregate as (
-        select stg_web__events.*
-        from stg_web__events
-        inner join touched_visitor_days
-            on coalesce(stg_web__events.anonymous_id, '') = coalesce(touched_visitor_days.anonymous_id, '')
-            and coalesce(stg_web__events.user_id, '') = coalesce(touched_visitor_days.user_id, '')
-            and cast(stg_web__events.occurred_at as date) = touched_visitor_days.activity_date
-        where stg_web__events.occurred_at >= (
-            select cast(min(touched_visitor_days.activity_date) as {{ dbt.type_timestamp() }})
-            from touched_visitor_days
-        )
+        {{ events_of_touched_days(ref('stg_web__events'), ['anonymous_id', 'user_id'], marks) }}
     ),
 
 {% else %}
@@ -111,13 +89,7 @@ days_aggregated as (
 final as (
     select
         -- ids
-        {{ dbt.hash(dbt.concat([
-            "coalesce(anonymous_id, '')",
-            "'|'",
-            "coalesce(user_id, '')",
-            "'|'",
-            "cast(activity_date as " ~ dbt.type_string() ~ ")",
-        ])) }} as visitor_day_key,
+        {{ identifier_day_key(['anonymous_id', 'user_id']) }} as visitor_day_key,
         anonymous_id,
         user_id,
         product_id,
