@@ -119,13 +119,19 @@ def dbt_build(work: Path, database: Path, as_of: dt.date, full_refresh: bool,
     run(args + (["--full-refresh"] if full_refresh else []), env)
 
 
+# Tables rebuilt from the incremental models at each build, compared too: the profile, the
+# behavioural condition measures (identifier-grain aggregates mapped to customers) and the
+# memberships they decide.
+END_TO_END_TABLES = ("dim_customers", "int_segment_condition_values", "fct_segment_memberships")
+
+
 def compared_relations(work: Path) -> list[tuple[str, str]]:
     manifest = json.loads((work / "target" / "manifest.json").read_text())
     relations = [
         (node["schema"], node["alias"])
         for node in manifest["nodes"].values()
         if node["resource_type"] == "model"
-        and (node["config"]["materialized"] == "incremental" or node["name"] == "dim_customers")
+        and (node["config"]["materialized"] == "incremental" or node["name"] in END_TO_END_TABLES)
         # History accumulators (full refresh disabled) record what each build saw; a full
         # refresh cannot replay them, and test_membership_events.py checks them instead.
         and node["config"].get("full_refresh") is not False

@@ -39,6 +39,26 @@ int_identifiers_resolved_to_customers as (
     select * from {{ ref('int_identifiers_resolved_to_customers') }}
 ),
 
+{% if 'web' in families_used or 'order' in families_used %}
+    -- each product's category from its latest catalogue version at as_of (one row per product)
+    product_versions as (
+        select
+            product_id,
+            category,
+            row_number() over (partition by product_id order by updated_at desc) as version_rank
+        from {{ ref('stg_shop__products') }}
+        where updated_at < {{ as_of_cutoff() }}
+    ),
+
+    product_categories as (
+        select
+            product_id,
+            category
+        from product_versions
+        where version_rank = 1
+    ),
+{% endif %}
+
 {% if 'web' in families_used %}
     -- web events of every browser and shop account, on their customer: the account's when
     -- the event carried one, else the browser's (as sessions are attributed)
@@ -63,7 +83,7 @@ int_identifiers_resolved_to_customers as (
         left join int_identifiers_resolved_to_customers as by_browser
             on by_browser.identifier_type = 'anonymous_id'
                 and web_days.anonymous_id = by_browser.identifier_value
-        left join {{ ref('stg_shop__products') }} as products
+        left join product_categories as products
             on web_days.product_id = products.product_id
         where web_days.activity_date <= {{ as_of_date() }}
             {{ segment_condition_pass_filter(plan, 'web', 'web_days.event_type', 'web_days.activity_date') }}
@@ -95,7 +115,7 @@ int_identifiers_resolved_to_customers as (
         from {{ ref('int_orders_enriched') }} as orders
         left join order_products
             on orders.order_id = order_products.order_id
-        left join {{ ref('stg_shop__products') }} as products
+        left join product_categories as products
             on order_products.product_id = products.product_id
         where orders.is_counted_order
             and orders.customer_id is not null
