@@ -40,8 +40,13 @@ also sampled every quarter second, and for each dbt build the report names the n
 the highest memory sampled while they ran, so a peak can be traced to a model or test.
 
 The baseline's segment rules come from the segment registry: the benchmark renders them
-into the `{{segment_rule_matches}}` placeholder of scripts/benchmark_baseline.sql with the
-same composition the dbt macros use (rule, ancestors' rules, completeness guard, consent).
+into the `{{segment_member_inserts}}` placeholder of scripts/benchmark_baseline.sql with the
+same composition the dbt macros use (rule and conditions, ancestors' rules and conditions,
+completeness guard, consent); behavioural conditions are compiled independently by
+scripts/benchmark_conditions.py. With --behavioural-segments N the run builds a copy of the
+project whose registry has N generated behavioural segments added, with
+--without-behavioural-segments one whose segments with conditions are all draft
+(scripts/benchmark_segments.py); the report names the registry the run read.
 DuckDB settings of the baseline are read from profiles.yml, so both run under the same
 memory limit, threads and temp directory.
 """
@@ -395,7 +400,7 @@ def render_baseline(as_of: dt.date, registry_path: Path = REGISTRY) -> str:
     return sql
 
 
-def membership_mismatches(database: Path) -> dict[str, int]:
+def membership_mismatches(database: Path) -> dict[str, Any]:
     import duckdb
 
     connection = duckdb.connect(str(database), read_only=True)
@@ -415,6 +420,14 @@ def membership_mismatches(database: Path) -> dict[str, int]:
             "select customer_id, primary_segment_key from marts.dim_customer_segments",
         ),
         "baseline membership rows": connection.sql("select count(*) from baseline.segment_memberships").fetchone()[0],
+        # the segments whose members differ, with the count of differing rows, to say where to look
+        "by segment": dict(connection.sql(
+            "select segment_key, count(*) from ("
+            "(select customer_id, segment_key from baseline.segment_memberships except all "
+            "select customer_id, segment_key from marts.fct_segment_memberships) union all "
+            "(select customer_id, segment_key from marts.fct_segment_memberships except all "
+            "select customer_id, segment_key from baseline.segment_memberships)) group by segment_key order by segment_key"
+        ).fetchall()),
     }
     connection.close()
     return counts
@@ -705,7 +718,8 @@ def main(argv: list[str] | None = None) -> int:
         checks.append((f"as_of {as_of}" + (f", baseline at {memory_limit}" if memory_limit else ""), counts))
         print(f"[benchmark] membership mismatches at as_of {as_of}: {counts['memberships']} "
               f"(primary segments {counts['primary segments']}, "
-              f"{counts['baseline membership rows']} baseline rows)", flush=True)
+              f"{counts['baseline membership rows']} baseline rows)"
+              + (f"; by segment: {counts['by segment']}" if counts["by segment"] else ""), flush=True)
 
     def keep_profile(build: str, step: Step) -> None:
         results = workdir / "target" / "run_results.json"

@@ -21,7 +21,8 @@
 --   <default_segment_key>, <default_segment_priority>
 --                                  generated from the segment registry
 --                                  (models/marts/segments/_segment_registry.yml)
--- Results land in the `baseline` schema: customer_features, segment_memberships,
+-- Results land in the `baseline` schema: customer_features, behaviour_events (what the
+-- conditions read), segment_members (before the default), segment_memberships,
 -- customer_primary_segments.
 -- A `-- stage: <name>` line opens each part that corresponds to a stage of the dbt project
 -- (scripts/benchmark.py STAGES); the benchmark times each part and reports it beside the
