@@ -40,8 +40,13 @@ also sampled every quarter second, and for each dbt build the report names the n
 the highest memory sampled while they ran, so a peak can be traced to a model or test.
 
 The baseline's segment rules come from the segment registry: the benchmark renders them
-into the `{{segment_rule_matches}}` placeholder of scripts/benchmark_baseline.sql with the
-same composition the dbt macros use (rule, ancestors' rules, completeness guard, consent).
+into the `{{segment_member_inserts}}` placeholder of scripts/benchmark_baseline.sql with the
+same composition the dbt macros use (rule and conditions, ancestors' rules and conditions,
+completeness guard, consent); behavioural conditions are compiled independently by
+scripts/benchmark_conditions.py. With --behavioural-segments N the run builds a copy of the
+project whose registry has N generated behavioural segments added, with
+--without-behavioural-segments one whose segments with conditions are all draft
+(scripts/benchmark_segments.py); the report names the registry the run read.
 DuckDB settings of the baseline are read from profiles.yml, so both run under the same
 memory limit, threads and temp directory.
 """
@@ -66,6 +71,9 @@ from typing import Any
 import jinja2
 import psutil
 import yaml
+
+import benchmark_conditions
+import benchmark_segments
 
 REPO = Path(__file__).resolve().parents[1]
 PYTHON = sys.executable
@@ -184,6 +192,8 @@ class MemorySampler(threading.Thread):
 class Benchmark:
     workdir: Path
     steps: list[Step] = field(default_factory=list)
+    # the project the steps run in: the working tree, or a copy with another registry
+    project: Path = REPO
 
     def run(self, name: str, args: list[str], env: dict[str, str] | None = None, note: str = "",
             may_fail: bool = False) -> Step:
@@ -193,7 +203,7 @@ class Benchmark:
         print(f"[benchmark] {name}: {' '.join(args)}", flush=True)
         with log_path.open("w") as log:
             started = time.perf_counter()
-            process = subprocess.Popen(args, cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
+            process = subprocess.Popen(args, cwd=self.project, env=env, stdout=log, stderr=subprocess.STDOUT)
             sampler = MemorySampler(process.pid)
             sampler.start()
             _, status, usage = os.wait4(process.pid, 0)
@@ -252,35 +262,96 @@ def duckdb_settings(env: dict[str, str]) -> dict[str, str]:
     return {name: resolve(value) for name, value in settings.items()}
 
 
-def segment_sql(registry_path: Path = REGISTRY) -> dict[str, str]:
-    """The baseline's rule placeholders, composed as macros/segments/segment_definitions.sql does."""
+def segment_order(segments: list[dict[str, Any]], by_key: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+    """The active non-default segments, each after the segments it or an ancestor reads
+    through member_of (registry order otherwise), as the dbt models evaluate them by level."""
+    def reads(segment: dict[str, Any]) -> set[str]:
+        targets: set[str] = set()
+        current: dict[str, Any] | None = segment
+        while current is not None:
+            targets |= member_of_keys(current.get("conditions"))
+            current = by_key.get(current.get("parent")) if current.get("parent") else None
+        return targets
+
+    pending = [segment for segment in segments if segment["status"] == "active" and segment.get("is_default") is not True]
+    ordered: list[dict[str, Any]] = []
+    while pending:
+        done = {segment["key"] for segment in ordered}
+        ready = [segment for segment in pending if reads(segment) <= done]
+        if not ready:
+            raise SystemExit(f"[benchmark] member_of cycle or inactive target among {[s['key'] for s in pending]}")
+        ordered += ready
+        pending = [segment for segment in pending if segment not in ready]
+    return ordered
+
+
+def member_of_keys(node: Any) -> set[str]:
+    """The segment keys a conditions tree reads through member_of."""
+    if not isinstance(node, dict):
+        return set()
+    keys = {node["member_of"]} if "member_of" in node else set()
+    for value in node.values():
+        for child in value if isinstance(value, list) else [value]:
+            keys |= member_of_keys(child)
+    return keys
+
+
+def condition_events(node: Any) -> set[str]:
+    """The event names a conditions tree reads."""
+    if not isinstance(node, dict):
+        return set()
+    events = {node["event"]} if isinstance(node.get("event"), str) else set()
+    for value in node.values():
+        for child in value if isinstance(value, list) else [value]:
+            events |= condition_events(child)
+    return events
+
+
+def segment_sql(as_of: dt.date, registry_path: Path = REGISTRY,
+                catalogue_path: Path = benchmark_conditions.CATALOGUE) -> dict[str, str]:
+    """The baseline's segment placeholders: one insert of each active segment's members,
+    composed as macros/segments/segment_definitions.sql does (rule and conditions, the
+    ancestors' rules and conditions, completeness guard, consent); conditions compiled by
+    scripts/benchmark_conditions.py."""
     registry = yaml.safe_load(registry_path.read_text())
+    catalogue = benchmark_conditions.load_catalogue(catalogue_path)
     segments = registry["macros"][0]["meta"]["segments"]
     by_key = {segment["key"]: segment for segment in segments}
     default = next(segment for segment in segments if segment.get("is_default") is True)
     incomplete = f"coalesce(({default['too_incomplete_when'].strip()}), false)"
-    selects = []
-    for segment in segments:
-        if segment["status"] != "active" or segment.get("is_default") is True:
-            continue
-        rules = []
-        current = segment
+    inserts = []
+    events: set[str] = set()
+    for number, segment in enumerate(segment_order(segments, by_key), start=1):
+        parts, ctes, joins = [], [], []
+        current, depth = segment, 0
         while current is not None:
-            rules.append(f"coalesce(({current['rule'].strip()}), false)")
+            if current.get("rule") is not None:
+                parts.append(f"coalesce(({str(current['rule']).strip()}), false)")
+            if current.get("conditions") is not None:
+                compiled = benchmark_conditions.compile_conditions(
+                    current["key"], current["conditions"], as_of, f"s{number}_{depth}", catalogue)
+                parts.append(compiled.expression)
+                ctes += compiled.ctes
+                joins += compiled.joins
+                events |= condition_events(current["conditions"])
             current = by_key.get(current.get("parent")) if current.get("parent") else None
-        condition = " and ".join(rules) + f" and not {incomplete}"
+            depth += 1
+        condition = " and ".join(parts) + f" and not {incomplete}"
         consent = [CONSENT_COLUMNS[channel] for channel in segment["channels"] if channel in CONSENT_COLUMNS]
         if len(consent) == len(segment["channels"]):
             condition += f" and coalesce(({' or '.join(consent)}), false)"
-        selects.append(
-            f"    select customer_id, '{segment['key']}' as segment_key, {int(segment['priority'])} as priority\n"
-            f"    from baseline.customer_features\n"
-            f"    where {' '.join(condition.split())}"
+        with_clause = ("with\n" + ",\n".join(f"{name} as (\n    {sql}\n)" for name, sql in ctes) + "\n"
+                       if ctes else "")
+        join_clause = "".join(f"\nleft join {name} on customers.customer_id = {name}.customer_id" for name in joins)
+        inserts.append(
+            f"insert into baseline.segment_members\n{with_clause}"
+            f"select customers.customer_id, '{segment['key']}' as segment_key, {int(segment['priority'])} as priority\n"
+            f"from baseline.customer_features as customers{join_clause}\n"
+            f"where {' '.join(condition.split())};"
         )
-    if not selects:
-        selects.append("    select customer_id, '' as segment_key, 0 as priority from baseline.customer_features where false")
     return {
-        "segment_rule_matches": "\n    union all\n".join(selects),
+        "segment_member_inserts": "\n\n".join(inserts),
+        "behaviour_event_names": ", ".join(f"'{event}'" for event in sorted(events)) or "''",
         "default_segment_key": default["key"],
         "default_segment_priority": str(int(default["priority"])),
     }
@@ -297,10 +368,13 @@ def plausibility_rule(source_name: str, table: str, column: str) -> dict[str, An
     raise SystemExit(f"[benchmark] {path.name} has no {source_name}_plausibility_rules")
 
 
-def render_baseline(as_of: dt.date) -> str:
+def render_baseline(as_of: dt.date, registry_path: Path = REGISTRY) -> str:
     variables = project_vars()
     order_total = plausibility_rule("shop", "orders", "order_total")
     birth_date = plausibility_rule("crm", "contacts", "birth_date")
+    quantity = plausibility_rule("shop", "order_lines", "quantity")
+    unit_price = plausibility_rule("shop", "order_lines", "unit_price")
+    list_price = plausibility_rule("shop", "products", "list_price")
     values = {
         "clock_skew_allowance_minutes": str(int(variables["clock_skew_allowance_minutes"])),
         "order_total_min": str(order_total["min"]),
@@ -313,7 +387,13 @@ def render_baseline(as_of: dt.date) -> str:
         "max_links": str(int(variables["identity_max_links_per_identifier"])),
         "max_shop_accounts_per_device": str(int(variables.get("identity_max_shop_accounts_per_device", 1))),
         "currency_rates_csv": str(CURRENCY_RATES),
-        **segment_sql(),
+        "quantity_min": str(quantity["min"]),
+        "quantity_max": str(quantity["max"]),
+        "unit_price_min": str(unit_price["min"]),
+        "unit_price_max": str(unit_price["max"]),
+        "list_price_min": str(list_price["min"]),
+        "list_price_max": str(list_price["max"]),
+        **segment_sql(as_of, registry_path),
     }
     sql = BASELINE_SQL.read_text()
     for name, value in values.items():
@@ -324,7 +404,7 @@ def render_baseline(as_of: dt.date) -> str:
     return sql
 
 
-def membership_mismatches(database: Path) -> dict[str, int]:
+def membership_mismatches(database: Path) -> dict[str, Any]:
     import duckdb
 
     connection = duckdb.connect(str(database), read_only=True)
@@ -344,6 +424,14 @@ def membership_mismatches(database: Path) -> dict[str, int]:
             "select customer_id, primary_segment_key from marts.dim_customer_segments",
         ),
         "baseline membership rows": connection.sql("select count(*) from baseline.segment_memberships").fetchone()[0],
+        # the segments whose members differ, with the count of differing rows, to say where to look
+        "by segment": dict(connection.sql(
+            "select segment_key, count(*) from ("
+            "(select customer_id, segment_key from baseline.segment_memberships except all "
+            "select customer_id, segment_key from marts.fct_segment_memberships) union all "
+            "(select customer_id, segment_key from marts.fct_segment_memberships except all "
+            "select customer_id, segment_key from baseline.segment_memberships)) group by segment_key order by segment_key"
+        ).fetchall()),
     }
     connection.close()
     return counts
@@ -481,7 +569,8 @@ def reference_baseline_step(args: argparse.Namespace) -> str:
     return f"baseline at {args.reference_baseline_memory_limit}"
 
 
-def report(args: argparse.Namespace, bench: Benchmark, checks: list[tuple[str, dict]], profiles: dict,
+def report(args: argparse.Namespace, bench: Benchmark, checks: list[tuple[str, dict]], registry_note: str,
+           profiles: dict,
            memory_profiles: dict, build_memory_limit: str, baseline_memory_limit: str,
            baseline_stages: dict[str, dict[str, float]] | None = None,
            build_stages: dict[str, dict[str, float]] | None = None) -> str:
@@ -497,6 +586,8 @@ def report(args: argparse.Namespace, bench: Benchmark, checks: list[tuple[str, d
         "",
         f"DuckDB memory_limit: {build_memory_limit} for the loader and the builds; "
         f"{baseline_memory_limit} for the baseline.",
+        "",
+        f"Segment registry: {registry_note}.",
         "",
         "| step | wall time (s) | peak RSS (MB) | note |",
         "| --- | ---: | ---: | --- |",
@@ -553,6 +644,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--baseline-memory-limit", default=None,
                         help="DuckDB memory_limit of the baseline script only (default: the profile's, "
                              "as the builds); the report states both")
+    parser.add_argument("--behavioural-segments", type=int, default=0, metavar="N",
+                        help="build a copy of the project whose registry has N generated behavioural segments "
+                             f"added, all active (0..{len(benchmark_segments.BEHAVIOURAL_SEGMENTS)}; "
+                             "scripts/benchmark_segments.py)")
+    parser.add_argument("--without-behavioural-segments", action="store_true",
+                        help="build a copy of the project whose segments with conditions are all draft")
     parser.add_argument("--reference-baseline-memory-limit", default=None,
                         help="also run the baseline at as_of with this DuckDB memory_limit (e.g. 10GB) and "
                              "report the full build against it too: what the bare engine does with more memory")
@@ -562,13 +659,17 @@ def main(argv: list[str] | None = None) -> int:
     if workdir.exists():
         shutil.rmtree(workdir)
     workdir.mkdir(parents=True)
+    project, registry_note = benchmark_segments.prepare_project(
+        workdir, args.behavioural_segments, args.without_behavioural_segments)
+    registry = project / benchmark_segments.REGISTRY
+    print(f"[benchmark] segment registry: {registry_note} ({registry})", flush=True)
     landing = workdir / "landing"
     database = workdir / "warehouse.duckdb"
     temp_dir = workdir / "duckdb_tmp"
     temp_dir.mkdir()
     env = {
         **os.environ,
-        "DBT_PROFILES_DIR": str(REPO),
+        "DBT_PROFILES_DIR": str(project),
         "SEGMENTS_DUCKDB_PATH": str(database),
         "DBT_TARGET_PATH": str(workdir / "target"),
         "DBT_LOG_PATH": str(workdir / "dbt_logs"),
@@ -579,7 +680,7 @@ def main(argv: list[str] | None = None) -> int:
     settings = duckdb_settings(env)
     baseline_settings = {**settings, **(
         {"memory_limit": args.baseline_memory_limit} if args.baseline_memory_limit else {})}
-    bench = Benchmark(workdir)
+    bench = Benchmark(workdir, project=project)
     checks: list[tuple[str, dict]] = []
     profiles: dict[str, list[tuple[str, float]]] = {}
     memory_profiles: dict[str, list[tuple[str, float]]] = {}
@@ -595,14 +696,14 @@ def main(argv: list[str] | None = None) -> int:
         return ["--exclude-resource-type", "unit_test", "--vars", json.dumps({"as_of": as_of.isoformat()})]
 
     def scheduled_build(as_of: dt.date) -> list[str]:
-        return [PYTHON, str(SCHEDULED_BUILD), "--dbt", str(DBT), "--"] + build_arguments(as_of)
+        return [PYTHON, str(project / SCHEDULED_BUILD.relative_to(REPO)), "--dbt", str(DBT), "--"] + build_arguments(as_of)
 
     def dbt_build() -> list[str]:
         # as_of comes from $SEGMENTS_AS_OF, as the scheduled build passes it (see build)
         return [str(DBT), "build", "--exclude-resource-type", "unit_test"]
 
     def baseline(name: str, as_of: dt.date, compare: bool, memory_limit: str | None = None) -> None:
-        sql = render_baseline(as_of)
+        sql = render_baseline(as_of, registry)
         (workdir / f"baseline_{as_of.isoformat()}.sql").write_text(sql)
         parts_path = workdir / f"baseline_{as_of.isoformat()}_parts.json"
         parts_path.write_text(json.dumps(baseline_parts(sql)))
@@ -621,7 +722,8 @@ def main(argv: list[str] | None = None) -> int:
         checks.append((f"as_of {as_of}" + (f", baseline at {memory_limit}" if memory_limit else ""), counts))
         print(f"[benchmark] membership mismatches at as_of {as_of}: {counts['memberships']} "
               f"(primary segments {counts['primary segments']}, "
-              f"{counts['baseline membership rows']} baseline rows)", flush=True)
+              f"{counts['baseline membership rows']} baseline rows)"
+              + (f"; by segment: {counts['by segment']}" if counts["by segment"] else ""), flush=True)
 
     def keep_profile(build: str, step: Step) -> None:
         results = workdir / "target" / "run_results.json"
@@ -675,7 +777,7 @@ def main(argv: list[str] | None = None) -> int:
         if build("incremental build", next_day, f"as_of {next_day}"):
             baseline("baseline (next day)", next_day, compare=True)
 
-    text = report(args, bench, checks, profiles, memory_profiles, settings["memory_limit"],
+    text = report(args, bench, checks, registry_note, profiles, memory_profiles, settings["memory_limit"],
                   baseline_settings["memory_limit"], baseline_stages, build_stages)
     print(text)
     if args.output:

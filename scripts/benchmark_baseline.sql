@@ -12,12 +12,17 @@
 --   <business_started_on>, <session_inactivity_seconds>,
 --   <max_links>, <max_shop_accounts_per_device>   project vars (dbt_project.yml)
 --   <currency_rates_csv>        seeds/currency_rates.csv
---   <segment_rule_matches>      one `select` of the members of each active segment (its rule,
---                                  its ancestors' rules, the completeness guard and consent),
+--   <quantity_min> .. <list_price_max>  plausibility bounds of order lines and products
+--   <behaviour_event_names>     the event names active segments' conditions read
+--   <segment_member_inserts>    one `insert` of the members of each active segment (its rule
+--                                  and conditions, its ancestors' rules and conditions, the
+--                                  completeness guard and consent; conditions compiled by
+--                                  scripts/benchmark_conditions.py), in member_of order,
 --   <default_segment_key>, <default_segment_priority>
 --                                  generated from the segment registry
 --                                  (models/marts/segments/_segment_registry.yml)
--- Results land in the `baseline` schema: customer_features, segment_memberships,
+-- Results land in the `baseline` schema: customer_features, behaviour_events (what the
+-- conditions read), segment_members (before the default), segment_memberships,
 -- customer_primary_segments.
 -- A `-- stage: <name>` line opens each part that corresponds to a stage of the dbt project
 -- (scripts/benchmark.py STAGES); the benchmark times each part and reports it beside the
@@ -54,13 +59,21 @@ create or replace temp macro email_or_null(value) as
 -- The two event tables are too large to rank every row: the first delivery is ranked only
 -- among the rows of keys that occur more than once, as the dbt base models do.
 create or replace temp table web_events_usable as
-select event_id, anonymous_id, user_id, event_type, occurred_at, _loaded_at, _source_file, _file_row_number
+select
+    event_id, anonymous_id, user_id, event_type, occurred_at,
+    product_id, utm_source, utm_medium, utm_campaign, device_type,
+    _loaded_at, _source_file, _file_row_number
 from (
     select
         clean(event_id) as event_id,
         clean(anonymous_id) as anonymous_id,
         clean(user_id) as user_id,
         lower(trim(event_type)) as event_type,
+        clean(product_id) as product_id,
+        lower(clean(utm_source)) as utm_source,
+        lower(clean(utm_medium)) as utm_medium,
+        lower(clean(utm_campaign)) as utm_campaign,
+        lower(clean(device_type)) as device_type,
         parse_ts(occurred_at) as occurred_at,
         event_type as event_type_raw,
         _loaded_at, _source_file, _file_row_number
@@ -80,7 +93,9 @@ with later_deliveries as (
     where event_id in (select event_id from web_events_usable group by event_id having count(*) > 1)
     qualify row_number() over (partition by event_id order by _loaded_at, _source_file, _file_row_number) > 1
 )
-select event_id, anonymous_id, user_id, event_type, occurred_at
+select
+    event_id, anonymous_id, user_id, event_type, occurred_at,
+    product_id, utm_source, utm_medium, utm_campaign, device_type
 from web_events_usable
 anti join later_deliveries using (_source_file, _file_row_number);
 
@@ -89,6 +104,8 @@ drop table web_events_usable;
 create or replace table baseline.orders as
 select
     order_id, shop_customer_id, email, ordered_at, updated_at, _loaded_at,
+    currency_code,
+    shop_customer_id is null as is_guest_checkout,
     order_status in ('cancelled', 'refunded') as is_cancelled_or_refunded,
     cast(order_total * usd_per_unit as decimal(18, 2)) as order_total_usd
 from (
@@ -97,6 +114,7 @@ from (
         clean(orders.shop_customer_id) as shop_customer_id,
         email_or_null(orders.email) as email,
         lower(trim(orders.order_status)) as order_status,
+        upper(trim(orders.currency)) as currency_code,
         try_cast(trim(orders.order_total) as decimal(18, 2)) as order_total,
         try_cast(trim(orders.order_total) as decimal(38, 18)) as order_total_exact,
         rates.usd_per_unit,
@@ -124,6 +142,55 @@ where not coalesce(
     or (shop_customer_id is null and email is null),
     false)
 qualify row_number() over (partition by order_id, updated_at order by _loaded_at, _source_file, _file_row_number) = 1;
+
+-- The products of each order, from its usable lines (behavioural conditions filter
+-- orders by product); a line of an order with no usable version is unusable too.
+create or replace table baseline.order_lines as
+select distinct order_id, product_id
+from (
+    select
+        clean(order_line_id) as order_line_id,
+        clean(order_id) as order_id,
+        clean(product_id) as product_id,
+        try_cast(trim(quantity) as bigint) as quantity,
+        try_cast(trim(unit_price) as decimal(18, 4)) as unit_price
+    from raw.shop_order_lines
+)
+where not coalesce(
+    order_line_id is null
+    or order_id is null
+    or product_id is null
+    or quantity is null
+    or quantity not between {{quantity_min}} and {{quantity_max}}
+    or quantity = 0
+    or unit_price is null
+    or unit_price not between {{unit_price_min}} and {{unit_price_max}},
+    false)
+    and order_id in (select order_id from baseline.orders);
+
+-- The product catalogue as of the cutoff: the latest usable version of each product.
+create or replace table baseline.products as
+select product_id, category
+from (
+    select
+        clean(product_id) as product_id,
+        lower(clean(category)) as category,
+        clean(list_price) as list_price_raw,
+        try_cast(trim(list_price) as decimal(18, 4)) as list_price,
+        parse_ts(updated_at) as updated_at,
+        _loaded_at, _source_file, _file_row_number
+    from raw.shop_products
+)
+where not coalesce(
+    product_id is null
+    or bad_ts(updated_at, _loaded_at)
+    or (list_price_raw is not null
+        and (list_price is null or list_price not between {{list_price_min}} and {{list_price_max}})),
+    false)
+    and updated_at < '{{as_of_cutoff}}'
+qualify row_number() over (
+    partition by product_id order by updated_at desc, _loaded_at, _source_file, _file_row_number
+) = 1;
 
 create or replace table baseline.contacts as
 select * exclude (email_raw, birth_date_raw, signed_up_at_raw, is_test_account_raw, _source_file, _file_row_number)
@@ -233,7 +300,7 @@ anti join later_deliveries using (_source_file, _file_row_number);
 drop table email_events_usable;
 
 create or replace table baseline.campaigns as
-select campaign_id, campaign_type <> 'transactional' as is_marketing
+select campaign_id, campaign_type, campaign_type <> 'transactional' as is_marketing
 from (
     select
         clean(campaign_id) as campaign_id,
@@ -456,29 +523,32 @@ from baseline.identifiers
 anti join erased using (customer_id)
 anti join test_accounts using (customer_id);
 
-create or replace temp table order_features as
-with latest_orders as (
+-- each order's latest version at the cutoff, on its customer (the account's, else the email's)
+create or replace temp table attributed_orders as
+select
+    coalesce(by_account.customer_id, by_email.customer_id) as customer_id,
+    latest_orders.*,
+    latest_orders.order_total_usd < 0 as is_credit_note,
+    latest_orders.order_total_usd >= 0 and not latest_orders.is_cancelled_or_refunded as is_counted,
+    cast(case
+        when latest_orders.order_total_usd < 0 then latest_orders.order_total_usd
+        when latest_orders.is_cancelled_or_refunded then 0
+        else latest_orders.order_total_usd
+    end as decimal(18, 2)) as revenue_usd
+from (
     select *
     from baseline.orders
     where updated_at < '{{as_of_cutoff}}' and ordered_at < '{{as_of_cutoff}}'
     qualify row_number() over (partition by order_id order by updated_at desc, _loaded_at desc) = 1
-),
-attributed as (
-    select
-        coalesce(by_account.customer_id, by_email.customer_id) as customer_id,
-        latest_orders.ordered_at,
-        latest_orders.order_total_usd < 0 as is_credit_note,
-        latest_orders.order_total_usd >= 0 and not latest_orders.is_cancelled_or_refunded as is_counted,
-        cast(case
-            when latest_orders.order_total_usd < 0 then latest_orders.order_total_usd
-            when latest_orders.is_cancelled_or_refunded then 0
-            else latest_orders.order_total_usd
-        end as decimal(18, 2)) as revenue_usd
-    from latest_orders
-    left join baseline.identifiers as by_account
-        on by_account.id_type = 'shop_customer_id' and latest_orders.shop_customer_id = by_account.id_value
-    left join baseline.identifiers as by_email
-        on by_email.id_type = 'email' and latest_orders.email = by_email.id_value
+) as latest_orders
+left join baseline.identifiers as by_account
+    on by_account.id_type = 'shop_customer_id' and latest_orders.shop_customer_id = by_account.id_value
+left join baseline.identifiers as by_email
+    on by_email.id_type = 'email' and latest_orders.email = by_email.id_value;
+
+create or replace temp table order_features as
+with attributed as (
+    select * from attributed_orders
 )
 select
     customer_id,
@@ -694,17 +764,78 @@ left join consent_features on customers.customer_id = consent_features.customer_
 left join hard_bounced_emails on primary_contacts.email = hard_bounced_emails.email;
 
 -- stage: segments
--- segment rules from the registry, priorities and the default segment -----------------------
+-- behavioural events the segments' conditions read, on today's customers --------------------
+-- One row per web event (on the shop account's customer, else the browser's), per email
+-- event (on the address's customer) and per counted order and product it holds (an order
+-- without lines once; the latest version at the cutoff, attributed as order_features does),
+-- with every property of the event catalogue. Only the events some active condition names.
+
+create or replace table baseline.behaviour_events as
+with
+events as (
+    select
+        coalesce(by_account.customer_id, by_browser.customer_id) as customer_id,
+        web.event_type as event_name,
+        web.event_id,
+        web.occurred_at,
+        web.product_id,
+        products.category as product_category,
+        web.utm_source, web.utm_medium, web.utm_campaign, web.device_type,
+        cast(null as decimal(18, 2)) as order_value_usd,
+        cast(null as varchar) as currency_code,
+        cast(null as boolean) as is_guest_checkout,
+        cast(null as varchar) as campaign_id,
+        cast(null as varchar) as campaign_type,
+        cast(null as boolean) as is_marketing,
+        cast(null as varchar) as bounce_type
+    from baseline.web_events as web
+    left join baseline.identifiers as by_account
+        on by_account.id_type = 'shop_customer_id' and web.user_id = by_account.id_value
+    left join baseline.identifiers as by_browser
+        on by_browser.id_type = 'anonymous_id' and web.anonymous_id = by_browser.id_value
+    left join baseline.products as products on web.product_id = products.product_id
+    where web.occurred_at < '{{as_of_cutoff}}' and web.event_type in ({{behaviour_event_names}})
+    union all
+    select
+        orders.customer_id,
+        'order', orders.order_id, orders.ordered_at,
+        lines.product_id, products.category,
+        null, null, null, null,
+        orders.order_total_usd, orders.currency_code, orders.is_guest_checkout,
+        null, null, null, null
+    from attributed_orders as orders
+    left join baseline.order_lines as lines on orders.order_id = lines.order_id
+    left join baseline.products as products on lines.product_id = products.product_id
+    where orders.is_counted and 'order' in ({{behaviour_event_names}})
+    union all
+    select
+        identifiers.customer_id, 'email_' || email.event_type, email.email_event_id, email.occurred_at,
+        null, null, null, null, null, null, null, null, null,
+        email.campaign_id, campaigns.campaign_type, coalesce(campaigns.is_marketing, true), email.bounce_type
+    from baseline.email_events as email
+    inner join baseline.identifiers as identifiers
+        on identifiers.id_type = 'email' and email.email = identifiers.id_value
+    left join baseline.campaigns as campaigns on email.campaign_id = campaigns.campaign_id
+    where email.occurred_at < '{{as_of_cutoff}}' and 'email_' || email.event_type in ({{behaviour_event_names}})
+)
+select *, cast(occurred_at as date) as activity_date
+from events
+where customer_id is not null;
+
+-- segment rules and conditions from the registry, priorities and the default segment --------
+-- Each active segment's members (after consent and completeness) are inserted in the order
+-- of the segments they read through member_of.
+
+create or replace table baseline.segment_members (customer_id varchar, segment_key varchar, priority integer);
+
+{{segment_member_inserts}}
 
 create or replace table baseline.segment_memberships as
-with members as (
-{{segment_rule_matches}}
-)
-select customer_id, segment_key, priority from members
+select customer_id, segment_key, priority from baseline.segment_members
 union all
 select customer_id, '{{default_segment_key}}', {{default_segment_priority}}
 from baseline.customer_features
-anti join members using (customer_id);
+anti join baseline.segment_members using (customer_id);
 
 create or replace table baseline.customer_primary_segments as
 select customer_id, arg_min(segment_key, priority) as primary_segment_key

@@ -3,12 +3,16 @@
 Runs the whole benchmark (generate, load, full, no-op and one-day incremental builds, the
 bare-DuckDB baseline at both as_of dates, and once more at the first with a reference
 memory limit) on 300 customers and 30 days, and checks that it exits 0, which means the
-baseline's memberships equal the dbt marts' in every baseline run, and that the report has
-every step and ratio. Wall-clock figures are not asserted: the machine is shared.
+baseline's memberships equal the dbt marts' in every baseline run (behavioural conditions
+compiled twice, independently), and that the report has every step and ratio. A second
+run adds the generated behavioural segments (--behavioural-segments 19) and compares
+their memberships too. Wall-clock figures are not
+asserted: the machine is shared.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import subprocess
@@ -41,6 +45,9 @@ RATIOS = (
     "no-op dbt build, gate bypassed / full build",
     "peak RSS of any step (MB)",
 )
+
+KINDS = ("all", "any", "not", "performed", "first_performed", "last_performed", "stopped_performing",
+         "restarted_performing", "per_key", "member_of", "random_bucket")
 
 pytestmark = pytest.mark.skipif(
     not all((REPO / "scripts" / name).exists() for name in ("generate_sources.py", "load_sources.py")),
@@ -121,6 +128,97 @@ def test_baseline_rules_come_from_the_registry() -> None:
     for segment in segments:
         computed = segment["status"] == "active" and not segment.get("is_default")
         assert (f"'{segment['key']}' as segment_key" in rendered) == computed, segment["key"]
+
+
+# The generated segments' memberships differ from the marts' while int_segment_condition_values
+# joins every catalogue version of a product (stg_shop__products holds one row per version):
+# a web event of a product with two versions counts twice, so "viewed footwear at least
+# twice" holds after one view. Checked by emulating that join in the baseline: the
+# differences vanish. The 20th segment (a random bucket) is left out because the dbt build
+# fails on it: its rule evidence takes the words of the bucket expression (`as`, `text`,
+# `bigint`) for dim_customers columns.
+@pytest.mark.xfail(strict=True, raises=AssertionError, reason="int_segment_condition_values counts a web event once per product version")
+def test_generated_behavioural_segments_match_the_marts(tmp_path: Path) -> None:
+    workdir = tmp_path / "run"
+    output = tmp_path / "report.md"
+    result = subprocess.run(
+        [sys.executable, str(BENCHMARK), "--customers", "300", "--days", "30", "--seed", "5",
+         "--workdir", str(workdir), "--output", str(output), "--behavioural-segments", "19"],
+        cwd=REPO, capture_output=True, text=True,
+    )
+    report = output.read_text()
+    assert "Segment registry: a copy of the project's registry with 19 generated behavioural segments added." in report
+    assert "'bench_browsed_not_bought_category' as segment_key" in (workdir / "baseline_2026-06-30.sql").read_text()
+    rows = table_rows(report)
+    checks = {name: cells for name, cells in rows.items() if name.endswith(("memberships", "primary segments"))}
+    assert len(checks) == 4, sorted(checks)
+    assert all(cells[0] == "0" for cells in checks.values()), (checks, result.stdout[-3000:])
+    assert result.returncode == 0, result.stderr[-3000:]
+
+
+def test_generated_segments_cover_every_condition_kind_and_family_and_validate(tmp_path: Path) -> None:
+    sys.path.insert(0, str(REPO / "scripts"))
+    import benchmark
+    import benchmark_segments
+    import yaml
+
+    def kinds(node: object) -> set[str]:
+        if isinstance(node, list):
+            return set().union(*(kinds(child) for child in node))
+        if not isinstance(node, dict):
+            return set()
+        found = {key for key in node if key in KINDS}
+        return found.union(*(kinds(value) for value in node.values()))
+
+    segments = benchmark_segments.generated_segments(20)
+    trees = [segment["conditions"] for segment in segments]
+    assert kinds(trees) == set(KINDS)
+    events = set().union(*(benchmark.condition_events(tree) for tree in trees))
+    catalogue = yaml.safe_load((REPO / "models" / "marts" / "segments" / "_segment_event_catalogue.yml").read_text())
+    families = catalogue["macros"][0]["meta"]["families"]
+    assert all(events & set(family["events"]) for family in families.values()), events
+    assert all(segment["status"] == "active" and segment["channels"] == ["onsite"] for segment in segments)
+
+    for count, without in ((20, False), (0, True)):
+        workdir = tmp_path / f"run_{count}_{without}"
+        workdir.mkdir()
+        project, note = benchmark_segments.prepare_project(workdir, count, without)
+        assert project != REPO and note
+        result = subprocess.run([sys.executable, "scripts/segment_registry.py", "validate"], cwd=project,
+                                capture_output=True, text=True)
+        assert result.returncode == 0, result.stdout + result.stderr
+        registry = yaml.safe_load((project / benchmark_segments.REGISTRY).read_text())["macros"][0]["meta"]["segments"]
+        with_conditions = [segment for segment in registry if segment.get("conditions") is not None]
+        if without:
+            assert with_conditions and all(segment["status"] == "draft" for segment in with_conditions)
+        else:
+            assert sum(segment["key"].startswith("bench_") for segment in registry) == 20
+    assert benchmark_segments.prepare_project(tmp_path, 0, False)[0] == REPO
+    with pytest.raises(SystemExit, match="--behavioural-segments must be"):
+        benchmark_segments.generated_segments(21)
+
+
+def test_random_bucket_is_the_md5_bucket_of_segment_and_customer() -> None:
+    """The baseline's random_bucket: int(md5('<segment key>|<customer_id>')[:7], 16) % 10000
+    below percent * 100, checked against Python's md5 on a few customers."""
+    import hashlib
+
+    import duckdb
+
+    sys.path.insert(0, str(REPO / "scripts"))
+    import benchmark_conditions
+
+    compiled = benchmark_conditions.compile_conditions(
+        "bench_visitor_sample", {"random_bucket": {"percent": 25}}, dt.date(2026, 6, 30), "s1_0")
+    assert not compiled.ctes and not compiled.member_of
+    customers = [f"cus_{number}" for number in range(400)]
+    connection = duckdb.connect()
+    rows = connection.execute(
+        f"select customer_id, {compiled.expression} from unnest(?) as customers(customer_id)", [customers]).fetchall()
+    expected = {customer: int(hashlib.md5(f"bench_visitor_sample|{customer}".encode()).hexdigest()[:7], 16) % 10000 < 2500
+                for customer in customers}
+    assert dict(rows) == expected
+    assert 50 < sum(expected.values()) < 150
 
 
 def test_skipped_no_op_build_reports_no_node_timings(benchmark_run: dict) -> None:
