@@ -89,7 +89,6 @@ BEHAVIOURAL_SEGMENTS: list[dict[str, Any]] = [
              {"per_key": {"key": "product_category", "condition": {"all": [
                  _window("product_view", 30, count={"at_least": 3}),
                  _window("order", 30, count={"at_most": 0})]}}}),
-    # last, so a run can leave the random bucket out (--behavioural-segments 19)
     _segment("visitor_sample", "A quarter of the visitors of the last 30 days.",
              {"all": [_window("page_view", 30), {"random_bucket": {"percent": 25}}]}),
 ]
