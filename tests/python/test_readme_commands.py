@@ -63,6 +63,12 @@ def test_readme_has_the_quick_start_queries_and_segment_example():
     # the same example the registry's own tests validate
     assert snippet.strip() == (REPO / "docs" / "segments_add_example.yml").read_text().strip()
     assert "sql" in languages
+    # the behavioural conditions shown are the starter segment's, as the registry holds them
+    [conditions_snippet] = [body for language, body in readme_blocks() if language == "yml"]
+    registry = yaml.safe_load((REPO / REGISTRY).read_text())
+    [loyal_engaged] = [segment for segment in registry["macros"][0]["meta"]["segments"]
+                       if segment["key"] == "loyal_engaged"]
+    assert yaml.safe_load(conditions_snippet) == {"conditions": loyal_engaged["conditions"]}
     commands = [command_without_comment(c) for lang, body in readme_blocks() if lang == "sh"
                 for c in shell_commands(body)]
     assert commands[:2] == ["make run", "make test"]
