@@ -122,7 +122,7 @@ def dbt_build(work: Path, database: Path, as_of: dt.date, full_refresh: bool,
 # Tables rebuilt from the incremental models at each build, compared too: the profile, the
 # behavioural condition measures (identifier-grain aggregates mapped to customers) and the
 # memberships they decide.
-END_TO_END_TABLES = ("dim_customers", "int_segment_condition_values", "fct_segment_memberships")
+END_TO_END_TABLES = ("dim_customers", "int_segment_condition_values", "int_segment_memberships")
 
 
 def compared_relations(work: Path) -> list[tuple[str, str]]:
