@@ -133,6 +133,9 @@
             {%- do block.update({'candidate': candidate}) -%}
         {%- endif -%}
         {%- set verdict = segment_condition_node_sql(spec.condition, here ~ '.condition', context, block) -%}
+        {#- The candidate keys are every key its events carry up to as_of (or the last N of
+            `keys`), whatever the inner windows, so the block reads all their history. -#}
+        {%- do block.unbounded.append(true) -%}
         {%- do block.update({'verdict': verdict}) -%}
         {%- do plan.keyed.append(block) -%}
         {%- do context.evidence.append((here, block_name)) -%}
