@@ -16,10 +16,7 @@ edited since the previous build).
 
 Run with `.venv/bin/python -m pytest tests/python/test_segment_condition_steps.py -q`;
 one test per case, each naming its step, segment and the expected and actual members
-when it fails; `-k` picks cases (only those run). Cases whose segments use `conditions:`
-are skipped while the project has no condition compiler
-(macros/segments/segment_conditions.sql), and so is a case marked `pending:` (a known
-defect that would break the shared build), with that reason.
+when it fails; `-k` picks cases (only those run).
 """
 
 from __future__ import annotations
@@ -45,7 +42,6 @@ CASES_FILE = Path(__file__).with_name("segment_condition_steps.yml")
 LOADER = PROJECT_DIR / "scripts" / "load_sources.py"
 DBT = Path(sys.executable).parent / "dbt"
 REGISTRY_IN_PROJECT = Path("models") / "marts" / "segments" / "_segment_registry.yml"
-CONDITION_COMPILER = PROJECT_DIR / "macros" / "segments" / "segment_conditions.sql"
 # Only what membership and its history need; no data tests (the step data is far too
 # small for the volume and freshness tests), seeds and everything upstream included.
 SELECTION = [
@@ -67,13 +63,11 @@ class Case:
     segments: list[dict]
     people: dict[str, dict[str, str]]
     steps: list[dict]
-    uses_conditions: bool
     failures: list[str] = field(default_factory=list)
     # After each build: segment key (unprefixed) -> member names.
     members: dict[str, set[str]] = field(default_factory=dict)
     # After each build: person -> their customer ids.
     customers: dict[str, set[str]] = field(default_factory=dict)
-    skipped: str | None = None
 
     def key(self, segment: str) -> str:
         return f"{self.name}__{segment}"
@@ -104,9 +98,6 @@ def load_cases() -> tuple[dict, list[Case]]:
             segments=raw["segments"],
             people=people,
             steps=raw["steps"],
-            uses_conditions=any("conditions" in segment for segment in raw["segments"])
-            or any("conditions" in step.get("edit", {}) for step in raw["steps"]),
-            skipped=f"pending: {raw['pending']}" if raw.get("pending") else None,
         ))
     return document["catalogue"], cases
 
@@ -323,8 +314,6 @@ def schedule(cases: list[Case]) -> list[tuple[tuple[str, int], list[tuple[Case, 
     the build, the case's steps after it up to its next build)."""
     builds: dict[tuple[str, int], list] = defaultdict(list)
     for case in cases:
-        if case.skipped:
-            continue
         seen: dict[str, int] = defaultdict(int)
         before: list[dict] = []
         last_date = ""
@@ -490,17 +479,11 @@ def run_cases(root: Path, selected: set[str] | None = None) -> list[Case]:
     catalogue, cases = load_cases()
     if selected is not None:
         cases = [case for case in cases if case.name in selected]
-    if not CONDITION_COMPILER.exists():
-        for case in cases:
-            if case.uses_conditions and not case.skipped:
-                case.skipped = "the project has no condition compiler (macros/segments/segment_conditions.sql) yet"
     warehouse = new_warehouse(root)
     landing = Landing(warehouse.landing)
     document = registry_document(warehouse)
     priority = FIRST_PRIORITY
     for case in cases:
-        if case.skipped:
-            continue
         for segment in case.segments:
             registry_segments(document).append(registry_entry(case, segment, priority))
             priority += 1
@@ -549,7 +532,5 @@ def step_results(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPa
 @pytest.mark.parametrize("case_name", CASE_NAMES)
 def test_segment_condition_case(step_results: dict[str, Case], case_name: str) -> None:
     case = step_results[case_name]
-    if case.skipped:
-        pytest.skip(case.skipped)
     if case.failures:
         pytest.fail("\n".join(case.failures), pytrace=False)
