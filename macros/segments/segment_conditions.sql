@@ -22,7 +22,7 @@
             {%- do event_family.update({event: family_name}) -%}
         {%- endfor -%}
         {%- do families.update({family_name: {
-            'measures': [], 'lower': [], 'unbounded': [], 'events': [], 'properties': [],
+            'families': [family_name], 'measures': [], 'lower': [], 'unbounded': [], 'events': [], 'properties': [],
             'property_types': family.properties,
         }}) -%}
     {%- endfor -%}
@@ -286,7 +286,7 @@
     from `window`'s first day on: the events, properties and earliest day it must scan. -#}
 {% macro segment_condition_use(context, target, event, where, window) %}
     {%- set family = context.plan.event_family[event] -%}
-    {%- if family not in target.get('families', [family]) -%}
+    {%- if family not in target.families -%}
         {%- do target.families.append(family) -%}
     {%- endif -%}
     {%- if event not in target.events -%}

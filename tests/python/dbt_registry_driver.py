@@ -9,7 +9,8 @@ OUTCOMES_JSON receives {"id": {"success": bool, "error": text or null}}. One pro
 parses the project once and then only the changed registry file for each step, which
 keeps a long list of registries affordable. test_segment_registry.py and
 test_audience_registry.py drive it through `run_registry_steps`, and read dbt's errors
-with `invalid_registry_messages`.
+with `invalid_registry_messages`; `copy_project` is the project copy and environment the
+pytest files that build a warehouse of their own start from.
 """
 
 from __future__ import annotations
@@ -28,25 +29,16 @@ from dbt.cli.main import dbtRunner
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 
 
-def run_registry_steps(root: Path, registry_in_project: Path, steps: list[dict], unset_env: tuple[str, ...]) -> dict:
-    """Run `steps` (see the module docstring) in a copy of the project under `root`; the
-    outcomes by step id, plus `_warehouse`, the copy's warehouse file. The copy's profile
-    gains a `portable` target: the DuckDB output without the plugins, the path every other
-    adapter takes. `unset_env` names variables the steps must not inherit."""
+def copy_project(root: Path) -> tuple[Path, dict[str, str]]:
+    """A copy of the project at `root`/project (no virtualenv, git, data or build output)
+    and the environment that points dbt at it and at its own warehouse
+    (`root`/warehouse.duckdb), spill folder, target and logs under `root`."""
     project = root / "project"
     shutil.copytree(
         PROJECT_DIR, project,
         ignore=shutil.ignore_patterns(".venv", ".git", "data", "target*", "logs*", "__pycache__", ".pytest_cache"),
     )
-    profiles = yaml.safe_load((project / "profiles.yml").read_text())
-    outputs = profiles["dynamic_segments"]["outputs"]
-    portable = copy.deepcopy(outputs["duckdb"])
-    portable.pop("plugins")
-    portable["path"] = str(root / "portable.duckdb")
-    outputs["portable"] = portable
-    (project / "profiles.yml").write_text(yaml.safe_dump(profiles, sort_keys=False))
-    plan = {"project": str(project), "registry_path": str(project / registry_in_project), "steps": steps}
-    (root / "steps.json").write_text(json.dumps(plan))
+    (root / "duckdb_tmp").mkdir(exist_ok=True)
     env = {
         **os.environ,
         "DBT_PROFILES_DIR": str(project),
@@ -56,6 +48,24 @@ def run_registry_steps(root: Path, registry_in_project: Path, steps: list[dict],
         "DBT_LOG_PATH": str(root / "logs"),
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
     }
+    return project, env
+
+
+def run_registry_steps(root: Path, registry_in_project: Path, steps: list[dict], unset_env: tuple[str, ...]) -> dict:
+    """Run `steps` (see the module docstring) in a copy of the project under `root`; the
+    outcomes by step id, plus `_warehouse`, the copy's warehouse file. The copy's profile
+    gains a `portable` target: the DuckDB output without the plugins, the path every other
+    adapter takes. `unset_env` names variables the steps must not inherit."""
+    project, env = copy_project(root)
+    profiles = yaml.safe_load((project / "profiles.yml").read_text())
+    outputs = profiles["dynamic_segments"]["outputs"]
+    portable = copy.deepcopy(outputs["duckdb"])
+    portable.pop("plugins")
+    portable["path"] = str(root / "portable.duckdb")
+    outputs["portable"] = portable
+    (project / "profiles.yml").write_text(yaml.safe_dump(profiles, sort_keys=False))
+    plan = {"project": str(project), "registry_path": str(project / registry_in_project), "steps": steps}
+    (root / "steps.json").write_text(json.dumps(plan))
     for name in unset_env:
         env.pop(name, None)
     result = subprocess.run(

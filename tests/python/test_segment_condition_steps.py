@@ -24,8 +24,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-import os
-import shutil
 import subprocess
 import sys
 from collections import defaultdict
@@ -36,6 +34,8 @@ from typing import Any
 import duckdb
 import pytest
 import yaml
+
+from dbt_registry_driver import copy_project
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 CASES_FILE = Path(__file__).with_name("segment_condition_steps.yml")
@@ -268,21 +268,7 @@ class Warehouse:
 
 
 def new_warehouse(root: Path) -> Warehouse:
-    project = root / "project"
-    shutil.copytree(
-        PROJECT_DIR, project,
-        ignore=shutil.ignore_patterns(".venv", ".git", "data", "target*", "logs*", "__pycache__", ".pytest_cache"),
-    )
-    (root / "duckdb_tmp").mkdir()
-    env = {
-        **os.environ,
-        "DBT_PROFILES_DIR": str(project),
-        "SEGMENTS_DUCKDB_PATH": str(root / "warehouse.duckdb"),
-        "SEGMENTS_DUCKDB_TEMP_DIR": str(root / "duckdb_tmp"),
-        "DBT_TARGET_PATH": str(root / "target"),
-        "DBT_LOG_PATH": str(root / "logs"),
-        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
-    }
+    project, env = copy_project(root)
     return Warehouse(project, root / "warehouse.duckdb", env, root / "landing")
 
 
