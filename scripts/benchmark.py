@@ -579,6 +579,8 @@ def report(args: argparse.Namespace, bench: Benchmark, checks: list[tuple[str, d
     def ratio(numerator: str, denominator: str, digits: int) -> str:
         if numerator in by_name and denominator in by_name:
             return f"{by_name[numerator].seconds / by_name[denominator].seconds:.{digits}f}"
+        if args.skip_baseline and "baseline" in denominator:
+            return "n/a (baseline not run)"
         return "n/a (a step failed)"
 
     lines = [
@@ -588,6 +590,7 @@ def report(args: argparse.Namespace, bench: Benchmark, checks: list[tuple[str, d
         f"{baseline_memory_limit} for the baseline.",
         "",
         f"Segment registry: {registry_note}.",
+        *(["", "Baseline: not run (--skip-baseline); the builds only."] if args.skip_baseline else []),
         "",
         "| step | wall time (s) | peak RSS (MB) | note |",
         "| --- | ---: | ---: | --- |",
@@ -653,7 +656,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--reference-baseline-memory-limit", default=None,
                         help="also run the baseline at as_of with this DuckDB memory_limit (e.g. 10GB) and "
                              "report the full build against it too: what the bare engine does with more memory")
+    parser.add_argument("--skip-baseline", action="store_true",
+                        help="measure the builds only (no baseline script, no membership comparison): for "
+                             "comparing two builds of different registries, as the behavioural-segment pair does")
     args = parser.parse_args(argv)
+    if args.skip_baseline and args.reference_baseline_memory_limit:
+        parser.error("--reference-baseline-memory-limit runs a baseline; it cannot go with --skip-baseline")
 
     workdir = (args.workdir or REPO / "data" / "bench" / str(args.customers)).resolve()
     if workdir.exists():
@@ -703,6 +711,8 @@ def main(argv: list[str] | None = None) -> int:
         return [str(DBT), "build", "--exclude-resource-type", "unit_test"]
 
     def baseline(name: str, as_of: dt.date, compare: bool, memory_limit: str | None = None) -> None:
+        if args.skip_baseline:
+            return
         sql = render_baseline(as_of, registry)
         (workdir / f"baseline_{as_of.isoformat()}.sql").write_text(sql)
         parts_path = workdir / f"baseline_{as_of.isoformat()}_parts.json"
