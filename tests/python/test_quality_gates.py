@@ -112,6 +112,51 @@ def build_marts(con: duckdb.DuckDBPyConnection) -> None:
         """
     )
 
+    build_kpi_marts(con)
+
+KPI_COLUMNS = (
+    "segment_key, kpi_date, member_count, entered_count, exited_count, churned_count, recipient_count,"
+    " send_count, delivery_count, unique_open_count, machine_open_count, unique_click_count,"
+    " click_through_rate, click_to_open_rate, unsubscribe_count, conversion_count,"
+    " attributed_revenue_usd, revenue_per_recipient_usd, as_of_date"
+)
+
+
+def build_kpi_marts(con: duckdb.DuckDBPyConnection) -> None:
+    """Two days of KPIs for vip and at_risk that reconcile with fct_segment_memberships."""
+    con.execute(
+        f"""
+        create table marts.fct_segment_kpis_daily as
+        select * from (values
+            ('vip', date '2026-06-29', 1, 1, 0, 0, 1, 2, 2, 1, 1, 1, 0.5, 1.0, 0, 1, 40.00, 40.00, date '2026-06-30'),
+            ('vip', date '2026-06-30', 2, 1, 0, 0, 0, 0, 0, 0, 0, 0, null, null, 0, 0, 0.00, null, date '2026-06-30'),
+            ('at_risk', date '2026-06-29', 3, 3, 0, 0, 2, 2, 2, 2, 0, 1, 0.5, 0.5, 1, 0, 0.00, 0.00, date '2026-06-30'),
+            ('at_risk', date '2026-06-30', 2, 0, 1, 1, 1, 1, 1, 0, 0, 0, 0.0, null, 0, 0, 0.00, 0.00, date '2026-06-30')
+        ) as t({KPI_COLUMNS})
+        """
+    )
+    con.execute(
+        """
+        create table marts.fct_segment_flows_daily as
+        select * from (values
+            ('vip', date '2026-06-29', 'entered', 'history_started', 1),
+            ('vip', date '2026-06-30', 'entered', 'rule_matched', 1),
+            ('at_risk', date '2026-06-29', 'entered', 'history_started', 3),
+            ('at_risk', date '2026-06-30', 'exited', 'rule_unmatched', 1)
+        ) as t(segment_key, kpi_date, flow, event_reason, customer_count)
+        """
+    )
+    con.execute(
+        f"""
+        create table marts.fct_all_customer_kpis_daily as
+        select * exclude (segment_key, member_count, entered_count, exited_count)
+        from (values
+            ('all', date '2026-06-29', 3, 0, 0, 0, 3, 4, 4, 3, 1, 2, 0.5, 0.6667, 1, 1, 40.00, 13.33, date '2026-06-30'),
+            ('all', date '2026-06-30', 3, 0, 0, 1, 1, 1, 1, 0, 0, 0, 0.0, null, 0, 0, 0.00, 0.00, date '2026-06-30')
+        ) as t({KPI_COLUMNS}), (select 3 as customer_count)
+        """
+    )
+
 
 @pytest.fixture
 def warehouse(tmp_path: Path) -> Path:
@@ -145,10 +190,11 @@ def plant(database: Path, sql: str) -> None:
 def test_clean_marts_and_staging_pass_and_write_data_docs(warehouse, capsys, tmp_path):
     docs = tmp_path / "docs"
     code, output = gate(
-        capsys, warehouse, "marts_customers", "marts_segments", "marts_activation", "staged_data",
+        capsys, warehouse, "marts_customers", "marts_segments", "marts_activation", "marts_kpis", "staged_data",
         extra=("--data-docs", str(docs)),
     )
     assert code == 0, output
+    assert "PASS marts_kpis" in output
     assert "PASS marts_customers" in output and "PASS marts_segments" in output and "PASS staged_data" in output
     assert "PASS marts_activation" in output
     assert (docs / "index.html").is_file()
@@ -223,6 +269,37 @@ PLANTED_FAILURES = [
         "staged_data",
         ["rows_before_business_start=1", "staging.stg_email__events.event_type", "forward"],
         id="timestamp_before_business_start_and_unknown_event_type",
+    ),
+    pytest.param(
+        "update marts.fct_segment_kpis_daily set click_through_rate = 1.5 where segment_key = 'vip' and click_through_rate is not null",
+        "marts_kpis",
+        ["marts.fct_segment_kpis_daily.click_through_rate", "segment_key=vip"],
+        id="segment_rate_above_one",
+    ),
+    pytest.param(
+        "update marts.fct_segment_kpis_daily set member_count = member_count - 3 where segment_key = 'at_risk'",
+        "marts_kpis",
+        ["marts.fct_segment_kpis_daily.member_count", "segment_key=at_risk", "size_difference"],
+        id="negative_size_and_size_not_matching_memberships",
+    ),
+    pytest.param(
+        "insert into marts.fct_segment_kpis_daily select * replace (date '2026-07-02' as kpi_date)"
+        " from marts.fct_segment_kpis_daily where segment_key = 'vip' and kpi_date = date '2026-06-30'",
+        "marts_kpis",
+        ["marts.fct_segment_kpis_daily.kpi_date", "segment_key=vip", "is_within_as_of"],
+        id="segment_day_after_as_of_and_gap",
+    ),
+    pytest.param(
+        "update marts.fct_segment_flows_daily set customer_count = 2 where segment_key = 'at_risk' and flow = 'exited'",
+        "marts_kpis",
+        ["marts.fct_segment_flows_daily", "exited_difference"],
+        id="flows_do_not_sum_to_exits",
+    ),
+    pytest.param(
+        "update marts.fct_segment_kpis_daily set recipient_count = 5, send_count = 5 where segment_key = 'vip'",
+        "marts_kpis",
+        ["marts.fct_all_customer_kpis_daily.recipient_count", "recipients_over_segments"],
+        id="segment_sends_above_all_customers",
     ),
 ]
 
