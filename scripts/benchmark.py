@@ -110,9 +110,12 @@ STAGES = {
                           "models/intermediate/customers/int_customer_rfm_",
                           "models/intermediate/customers/int_customer_profiles",
                           "models/marts/customers/", "models/marts/restricted/"),
-    # Audience eligibility (activation) and the experiments over audiences and segments
-    # (measurement) count with the segments they read; the baseline computes neither, so
-    # this stage's ratio includes them.
+    # Audience eligibility (activation), the experiments over audiences and segments and
+    # the segment KPI marts (measurement: int_customer_campaign_engagement,
+    # int_email_conversions_attributed, int_customer_lifecycle_churns,
+    # int_customer_kpi_activity_daily, fct_segment_kpis_daily, fct_segment_flows_daily,
+    # fct_all_customer_kpis_daily) count with the segments they read; the baseline computes
+    # none of them, so this stage's ratio includes them.
     "segments": ("models/intermediate/segments/", "models/marts/segments/", "models/marts/_marts__exposures.yml",
                  "models/intermediate/activation/", "models/marts/activation/",
                  "models/intermediate/measurement/", "models/marts/measurement/"),
