@@ -173,6 +173,12 @@ from grid
 order by segment_key, size_date
 """
 
+KPI_SIZES_SQL = """
+select segment_key, kpi_date as size_date, member_count, entered_count, exited_count
+from marts.fct_segment_kpis_daily
+order by segment_key, size_date
+"""
+
 SEGMENTS_SQL = """
 select segment_key, segment_name, status, priority, member_count, as_of_date
 from marts.dim_segments
@@ -220,7 +226,7 @@ def latest_rows_sql(con: duckdb.DuckDBPyConnection, name: str) -> str:
     columns = [row[0] for row in con.execute(
         "select column_name from information_schema.columns where table_schema = ? and table_name = ? "
         "order by ordinal_position", [MARTS, name]).fetchall()]
-    order = ", ".join(column for column in ("segment_key", "event_reason") if column in columns) or "1"
+    order = ", ".join(column for column in ("segment_key", "flow", "event_reason") if column in columns) or "1"
     return (f"select * from {MARTS}.{name} "
             f"where kpi_date = (select max(kpi_date) from {MARTS}.{name}) order by {order}")
 
@@ -287,8 +293,12 @@ def read_report_data(serving_file: Path, status_file: Path | None, now: datetime
     now = now or datetime.now(timezone.utc)
     con = duckdb.connect(str(serving_file), read_only=True)
     try:
-        sizes = read_table(con, "segment_sizes", SEGMENT_SIZES_SQL, ("segment_key", "size_date"),
-                           ("fct_segment_membership_events",))
+        # The KPI mart holds a size per segment per day; without it, sizes are running sums
+        # of the membership events on the days a build saw a change.
+        sizes_from_kpis = relation_exists(con, MARTS, "fct_segment_kpis_daily") and con.execute(
+            "select count(*) > 0 from marts.fct_segment_kpis_daily").fetchone()[0]
+        sizes = read_table(con, "segment_sizes", KPI_SIZES_SQL if sizes_from_kpis else SEGMENT_SIZES_SQL,
+                           ("segment_key", "size_date"), ("fct_segment_membership_events",))
         segments = read_table(con, "segments", SEGMENTS_SQL, ("segment_key",), ("dim_segments",))
         reasons = read_table(con, "segment_event_reasons", EVENT_REASONS_SQL,
                              ("segment_key", "event_type", "event_reason"), ("fct_segment_membership_events",))
@@ -298,7 +308,7 @@ def read_report_data(serving_file: Path, status_file: Path | None, now: datetime
                               ("experiment_key", "metric_key", "arm_key"), ("fct_experiment_readouts",))
         kpis = read_kpi_table(con, "fct_segment_kpis_daily", ("segment_key",))
         baseline = read_kpi_table(con, "fct_all_customer_kpis_daily", ())
-        flows = read_kpi_table(con, "fct_segment_flows_daily", ("segment_key", "event_reason"))
+        flows = read_kpi_table(con, "fct_segment_flows_daily", ("segment_key", "flow", "event_reason"))
         if relation_exists(con, "main", "publish_log"):
             columns, rows = query(con, PUBLISH_SQL)
             publish = Table("publish", columns, rows, ("publish_number",))
@@ -502,9 +512,10 @@ def freshness_section(data: ReportData) -> Section:
 
 def sizes_section(data: ReportData) -> Section:
     section = Section("sizes", "Segment sizes over time",
-                      "Members of each segment at the end of each day a build saw a change: the "
-                      "running sum of entries minus exits in marts.fct_segment_membership_events. "
-                      "The current size and status come from marts.dim_segments.")
+                      "Members of each segment at the end of each day: from marts.fct_segment_kpis_daily "
+                      "when the serving file holds it, else the running sum of entries minus exits in "
+                      "marts.fct_segment_membership_events on the days a build saw a change. The "
+                      "current size and status come from marts.dim_segments.")
     if data.sizes.missing:
         section.notes.append(data.sizes.missing)
     else:

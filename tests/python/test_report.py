@@ -38,6 +38,7 @@ READ_PAGE = """() => ({
         cell.dataset.null === 'true' ? null : cell.dataset.value])))])),
   notes: [...document.querySelectorAll('[data-note]')].map(note => [note.dataset.note, note.textContent]),
   charts: document.querySelectorAll('svg.chart').length,
+  html: document.documentElement.outerHTML,
 })"""
 
 
@@ -161,6 +162,11 @@ def test_numbers_shown_equal_the_marts(open_report, tmp_path):
         else:
             assert any(section == "kpis" and "fct_segment_kpis_daily is not in this serving file" in text
                        for section, text in page["notes"])
+        # Counts and rates only: no customer id reaches the page.
+        customer_ids = {customer_id for (customer_id,) in con.execute(
+            "select distinct customer_id from marts.fct_segment_memberships").fetchall()}
+    assert customer_ids and not any(customer_id in page["html"] for customer_id in customer_ids)
+    assert all("customer_id" not in rows[0] for rows in tables.values() if rows)
     assert page["charts"] >= 4
 
 
@@ -169,7 +175,7 @@ def test_numbers_shown_equal_the_marts(open_report, tmp_path):
 
 def small_serving(path: Path, kpi_rows: int | None) -> Path:
     """A serving file with the segment marts of two days, a publish log, no experiment
-    readouts and, unless ``kpi_rows`` is None, a KPI mart with that many rows a day."""
+    readouts and, unless ``kpi_rows`` is None, a KPI mart of that many rows."""
     with duckdb.connect(str(path)) as con:
         con.execute("create schema marts")
         con.execute("""create table main.publish_log as select 3 as publish_number,
@@ -192,11 +198,13 @@ def small_serving(path: Path, kpi_rows: int | None) -> Path:
             0.0::decimal(5, 4) as share_of_segment_b, date '2026-06-30' as as_of_date""")
         if kpi_rows is not None:
             con.execute("""create table marts.fct_segment_kpis_daily as
-                select segment_key, kpi_date, member_count, click_through_rate, attributed_revenue_usd
-                from (values ('vip', date '2026-06-29', 2::bigint, 0.125::double, 10.50::decimal(18, 2)),
-                             ('vip', date '2026-06-30', 2::bigint, 0.2::double, 31.25::decimal(18, 2)),
-                             ('churned', date '2026-06-30', 1::bigint, 0.0::double, 0.00::decimal(18, 2)))
-                    as t(segment_key, kpi_date, member_count, click_through_rate, attributed_revenue_usd)
+                select * from (values
+                    ('vip', date '2026-06-29', 2::bigint, 2::bigint, 0::bigint, 0.125::double, 10.50::decimal(18, 2)),
+                    ('churned', date '2026-06-29', 0::bigint, 0::bigint, 0::bigint, null::double, 0.00::decimal(18, 2)),
+                    ('vip', date '2026-06-30', 2::bigint, 1::bigint, 1::bigint, 0.2::double, 31.25::decimal(18, 2)),
+                    ('churned', date '2026-06-30', 1::bigint, 1::bigint, 0::bigint, 0.0::double, 0.00::decimal(18, 2)))
+                    as t(segment_key, kpi_date, member_count, entered_count, exited_count, click_through_rate,
+                         attributed_revenue_usd)
                 limit """ + str(kpi_rows))
     return path
 
@@ -225,7 +233,7 @@ def test_an_empty_kpi_mart_is_said(open_report, tmp_path):
 
 
 def test_kpis_of_the_newest_day_and_the_build_status(open_report, tmp_path):
-    serving = small_serving(tmp_path / "serving.duckdb", kpi_rows=3)
+    serving = small_serving(tmp_path / "serving.duckdb", kpi_rows=4)
     now = datetime.now(timezone.utc)
     status = tmp_path / "build_status.json"
     status.write_text(json.dumps({
@@ -238,6 +246,10 @@ def test_kpis_of_the_newest_day_and_the_build_status(open_report, tmp_path):
             {"source": "email", "table": "events", "warn_after_hours": 24, "error_after_hours": 48,
              "newest_loaded_at": (now - timedelta(hours=1)).isoformat()}]}))
     tables = open_report(write(serving, tmp_path, status))["tables"]
+    # Sizes per day come from the KPI mart when it is published.
+    assert {(row["segment_key"], row["size_date"]): row["member_count"] for row in tables["segment_sizes"]} == {
+        ("churned", "2026-06-29"): "0", ("churned", "2026-06-30"): "1",
+        ("vip", "2026-06-29"): "2", ("vip", "2026-06-30"): "2"}
     assert {row["segment_key"]: (row["click_through_rate"], row["attributed_revenue_usd"])
             for row in tables["fct_segment_kpis_daily"]} == {"vip": ("0.2", "31.25"), "churned": ("0.0", "0.00")}
     assert {row["build"]: (row["build_number"], row["state"]) for row in tables["build_status"]} == {
