@@ -42,9 +42,20 @@ DEFAULT_WAREHOUSE = "data/warehouse.duckdb"
 DEFAULT_OUTPUT = Path("data/report/index.html")
 MARTS = "marts"
 KPI_TABLES = ("fct_segment_kpis_daily", "fct_all_customer_kpis_daily", "fct_segment_flows_daily")
-# KPIs charted per segment (the table shows every column the mart has).
+# The KPI window: counts of the KPI marts summed over the last KPI_DAYS days (each counts
+# campaigns sent, or customers moving, that day, so days add up), and rates as ratios of
+# those sums, as the marts define them per day. Distinct recipients do not add up over
+# days, so revenue per recipient is shown for the newest day only.
+KPI_DAYS = 30
+KPI_WINDOW_SUMS = ("entered_count", "exited_count", "churned_count", "send_count", "delivery_count",
+                   "unique_open_count", "machine_open_count", "unique_click_count", "unsubscribe_count",
+                   "conversion_count", "attributed_revenue_usd")
+KPI_WINDOW_RATES = {"click_through_rate": ("unique_click_count", "delivery_count"),
+                    "click_to_open_rate": ("unique_click_count", "unique_open_count")}
+ALL_CUSTOMERS = "(all customers)"
+# KPIs charted per segment; rates beside the all-customer baseline.
 CHARTED_KPIS = ("member_count", "click_through_rate", "click_to_open_rate", "conversion_count",
-                "revenue_per_recipient_usd", "churned_count")
+                "attributed_revenue_usd", "unsubscribe_count", "churned_count")
 PALETTE = ("#4269d0", "#efb118", "#ff725c", "#6cc5b0", "#3ca951", "#ff8ab7", "#a463f2",
            "#97bbf5", "#9c6b4e", "#9498a0", "#1b5e20", "#b71c1c", "#00838f", "#5d4037", "#283593",
            "#c0ca33")
@@ -220,12 +231,36 @@ limit 1
 """
 
 
+def mart_columns(con: duckdb.DuckDBPyConnection, name: str) -> list[str]:
+    return [row[0] for row in con.execute(
+        "select column_name from information_schema.columns where table_schema = ? and table_name = ? "
+        "order by ordinal_position", [MARTS, name]).fetchall()]
+
+
+def kpi_window_sql(con: duckdb.DuckDBPyConnection, name: str, days: int) -> str:
+    """Per segment (or all customers), the KPI mart's counts summed over its last ``days``
+    days, the size at the window's end and the rates of those sums."""
+    columns = mart_columns(con, name)
+    is_segment = "segment_key" in columns
+    size = "member_count" if is_segment else "customer_count"
+    sums = [column for column in KPI_WINDOW_SUMS if column in columns]
+    select = ["segment_key" if is_segment else f"'{ALL_CUSTOMERS}' as segment_key",
+              "min(kpi_date) as window_start", "max(kpi_date) as window_end"]
+    if size in columns:
+        select.append(f"arg_max({size}, kpi_date) as member_count")
+    select += [f"sum({column}) as {column}" for column in sums]
+    select += [f"cast(sum({numerator}) as double) / nullif(sum({denominator}), 0) as {rate}"
+               for rate, (numerator, denominator) in KPI_WINDOW_RATES.items()
+               if numerator in sums and denominator in sums]
+    return (f"select {', '.join(select)} from {MARTS}.{name} "
+            f"where kpi_date > (select max(kpi_date) from {MARTS}.{name}) - {int(days)} "
+            f"group by all order by segment_key")
+
+
 def latest_rows_sql(con: duckdb.DuckDBPyConnection, name: str) -> str:
     """The rows of a daily KPI mart on its newest day, every column it has (the KPI marts
     are young: the report shows what they hold rather than a fixed list)."""
-    columns = [row[0] for row in con.execute(
-        "select column_name from information_schema.columns where table_schema = ? and table_name = ? "
-        "order by ordinal_position", [MARTS, name]).fetchall()]
+    columns = mart_columns(con, name)
     order = ", ".join(column for column in ("segment_key", "flow", "event_reason") if column in columns) or "1"
     return (f"select * from {MARTS}.{name} "
             f"where kpi_date = (select max(kpi_date) from {MARTS}.{name}) order by {order}")
@@ -241,12 +276,26 @@ class ReportData:
     overlaps: Table
     kpis: Table
     baseline: Table
+    kpi_window: Table
     flows: Table
     readouts: Table
     publish: Table
     status: dict[str, Any] | None
     status_note: str | None
     freshness: Table
+    kpi_days: int = KPI_DAYS
+
+
+def read_kpi_window(con: duckdb.DuckDBPyConnection, days: int) -> Table:
+    """The segments' KPI window with the all-customer row last (when that mart exists)."""
+    name = "segment_kpis_window"
+    if not relation_exists(con, MARTS, "fct_segment_kpis_daily"):
+        return Table(name, [], [], (), missing=missing_note(MARTS, "fct_segment_kpis_daily"))
+    columns, rows = query(con, kpi_window_sql(con, "fct_segment_kpis_daily", days))
+    if relation_exists(con, MARTS, "fct_all_customer_kpis_daily"):
+        _, baseline = query(con, kpi_window_sql(con, "fct_all_customer_kpis_daily", days))
+        rows += [{column: row.get(column) for column in columns} for row in baseline]
+    return Table(name, columns, rows, ("segment_key",))
 
 
 def read_kpi_table(con: duckdb.DuckDBPyConnection, name: str, key: tuple[str, ...]) -> Table:
@@ -289,7 +338,8 @@ def read_status(path: Path | None) -> tuple[dict[str, Any] | None, str | None]:
         return None, str(exc)
 
 
-def read_report_data(serving_file: Path, status_file: Path | None, now: datetime | None = None) -> ReportData:
+def read_report_data(serving_file: Path, status_file: Path | None, now: datetime | None = None,
+                     kpi_days: int = KPI_DAYS) -> ReportData:
     now = now or datetime.now(timezone.utc)
     con = duckdb.connect(str(serving_file), read_only=True)
     try:
@@ -308,6 +358,7 @@ def read_report_data(serving_file: Path, status_file: Path | None, now: datetime
                               ("experiment_key", "metric_key", "arm_key"), ("fct_experiment_readouts",))
         kpis = read_kpi_table(con, "fct_segment_kpis_daily", ("segment_key",))
         baseline = read_kpi_table(con, "fct_all_customer_kpis_daily", ())
+        kpi_window = read_kpi_window(con, kpi_days) if not kpis.missing else kpis
         flows = read_kpi_table(con, "fct_segment_flows_daily", ("segment_key", "flow", "event_reason"))
         if relation_exists(con, "main", "publish_log"):
             columns, rows = query(con, PUBLISH_SQL)
@@ -317,8 +368,8 @@ def read_report_data(serving_file: Path, status_file: Path | None, now: datetime
     finally:
         con.close()
     status, status_note = read_status(status_file)
-    return ReportData(serving_file, now, sizes, segments, reasons, overlaps, kpis, baseline, flows,
-                      readouts, publish, status, status_note, freshness_rows(status, now))
+    return ReportData(serving_file, now, sizes, segments, reasons, overlaps, kpis, baseline, kpi_window, flows,
+                      readouts, publish, status, status_note, freshness_rows(status, now), kpi_days)
 
 
 # --------------------------------------------------------------------------- charts
@@ -397,14 +448,15 @@ def bar_chart(title: str, labels: list[str], groups: dict[str, list[float]], uni
     """Horizontal bars, one row per label, one bar per group (e.g. entries and exits)."""
     if not labels:
         return ""
-    bar_h, gap, left, plot_w = 12, 10, 190, 380
+    bar_h, gap, left, plot_w, top = 12, 10, 170, 300, 26
     row_h = bar_h * len(groups) + gap
-    height = 30 + row_h * len(labels) + 16 * len(groups)
+    height = top + 20 + row_h * len(labels) + 16 * len(groups)
     top_value = nice_max(max((float(value) for values in groups.values() for value in values if value is not None), default=0))
-    parts = [f'<svg class="chart" role="img" viewBox="0 0 720 {height}" width="720" height="{height}">',
-             f'<title>{esc(title)}</title>']
+    width = left + plot_w + (160 if len(groups) > 1 else 60)
+    parts = [f'<svg class="chart" role="img" viewBox="0 0 {width} {height}" width="{width}" height="{height}">',
+             f'<title>{esc(title)}</title>', f'<text x="{left}" y="14" class="caption">{esc(title)}</text>']
     for row, label in enumerate(labels):
-        y = 10 + row * row_h
+        y = top + row * row_h
         parts.append(f'<text x="{left - 6}" y="{y + row_h / 2:.1f}" text-anchor="end">{esc(label)}</text>')
         for index, (name, values) in enumerate(groups.items()):
             value = float(values[row] or 0)
@@ -415,7 +467,7 @@ def bar_chart(title: str, labels: list[str], groups: dict[str, list[float]], uni
                          f'<text x="{left + bar_w + 4:.1f}" y="{y + index * bar_h + bar_h - 3}">'
                          f'{esc(shown(unit, values[row]))}</text>')
     if len(groups) > 1:
-        parts.append(legend(list(groups), left + plot_w + 70, 20))
+        parts.append(legend(list(groups), left + plot_w + 60, top + 10))
     parts.append("</svg>")
     return "".join(parts)
 
@@ -580,17 +632,25 @@ def overlaps_section(data: ReportData) -> Section:
 
 def kpis_section(data: ReportData) -> Section:
     section = Section("kpis", "KPIs per segment",
-                      "Each segment's KPIs on the newest day of marts.fct_segment_kpis_daily, beside "
-                      "the all-customer baseline (marts.fct_all_customer_kpis_daily); docs/measurement.md "
-                      "defines each KPI.")
+                      f"Each segment's KPIs over the last {data.kpi_days} days of marts.fct_segment_kpis_daily "
+                      "(counts summed over the days, rates as ratios of those sums, the size at the "
+                      "window's end) beside all customers (marts.fct_all_customer_kpis_daily), then "
+                      "every KPI of the newest day as the marts hold it; docs/measurement.md defines "
+                      "each KPI.")
     if data.kpis.missing:
         section.notes.append(data.kpis.missing)
     else:
-        labels = [row["segment_key"] for row in data.kpis.rows]
+        window = data.kpi_window
+        segments = [row for row in window.rows if row["segment_key"] != ALL_CUSTOMERS]
+        days = (f"{min(row['window_start'] for row in window.rows)} to {max(row['window_end'] for row in window.rows)}"
+                if window.rows else "")
         for column in CHARTED_KPIS:
-            if column in data.kpis.columns:
-                section.charts.append(bar_chart(f"{column} per segment", labels,
-                                                {column: [row[column] for row in data.kpis.rows]}, column))
+            if column not in window.columns:
+                continue
+            rows = window.rows if column in KPI_WINDOW_RATES else segments
+            section.charts.append(bar_chart(f"{column}, {days}", [row["segment_key"] for row in rows],
+                                            {column: [row[column] for row in rows]}, column))
+        section.tables.append(window)
         section.tables.append(data.kpis)
     if data.baseline.missing:
         section.notes.append(data.baseline.missing)
@@ -640,8 +700,9 @@ def render(data: ReportData) -> str:
     return template.render(data=data, sections=build_sections(data))
 
 
-def write_report(serving_file: Path, output: Path, status_file: Path | None, now: datetime | None = None) -> Path:
-    data = read_report_data(serving_file, status_file, now)
+def write_report(serving_file: Path, output: Path, status_file: Path | None, now: datetime | None = None,
+                 kpi_days: int = KPI_DAYS) -> Path:
+    data = read_report_data(serving_file, status_file, now, kpi_days)
     output.parent.mkdir(parents=True, exist_ok=True)
     stage = output.with_name(f".{output.name}.{os.getpid()}")
     stage.write_text(render(data), encoding="utf-8")
@@ -700,6 +761,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--status", type=Path, default=build_status.status_path(Path(warehouse)),
                         help="build status file (default: build_status.json beside the warehouse)")
     parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT, help=f"HTML file to write (default {DEFAULT_OUTPUT})")
+    parser.add_argument("--kpi-days", type=int, default=KPI_DAYS,
+                        help=f"days the KPI window sums (default {KPI_DAYS})")
     parser.add_argument("--screenshot", type=Path, help="also save a PNG of the report (headless Chromium)")
     args = parser.parse_args(argv)
     if not args.serving.is_file():
@@ -707,7 +770,7 @@ def main(argv: list[str] | None = None) -> int:
               "(or pass --serving FILE)", file=sys.stderr)
         return 2
     try:
-        path = write_report(args.serving, args.output, args.status)
+        path = write_report(args.serving, args.output, args.status, kpi_days=args.kpi_days)
     except duckdb.Error as exc:
         print(f"report: cannot read {args.serving}: {exc}", file=sys.stderr)
         return 2

@@ -159,6 +159,20 @@ def test_numbers_shown_equal_the_marts(open_report, tmp_path):
             assert_shows(tables["fct_segment_kpis_daily"], con, """
                 select * from marts.fct_segment_kpis_daily
                 where kpi_date = (select max(kpi_date) from marts.fct_segment_kpis_daily)""", ("segment_key",))
+            # The window: counts summed over the last 30 days, rates of the sums.
+            window = {row["segment_key"]: row for row in tables["segment_kpis_window"]}
+            for segment_key, member_count, clicks, deliveries, revenue, ctr in con.execute("""
+                    select segment_key, arg_max(member_count, kpi_date), sum(unique_click_count),
+                           sum(delivery_count), sum(attributed_revenue_usd),
+                           sum(unique_click_count) / nullif(sum(delivery_count), 0)
+                    from marts.fct_segment_kpis_daily
+                    where kpi_date >= (select max(kpi_date) from marts.fct_segment_kpis_daily) - 29
+                    group by segment_key""").fetchall():
+                shown = window[segment_key]
+                assert (int(shown["member_count"]), int(shown["unique_click_count"]), int(shown["delivery_count"]),
+                        Decimal(shown["attributed_revenue_usd"])) == (member_count, clicks, deliveries, revenue)
+                assert same(shown["click_through_rate"], ctr), (segment_key, shown, ctr)
+            assert "(all customers)" in window
         else:
             assert any(section == "kpis" and "fct_segment_kpis_daily is not in this serving file" in text
                        for section, text in page["notes"])
@@ -252,6 +266,10 @@ def test_kpis_of_the_newest_day_and_the_build_status(open_report, tmp_path):
         ("vip", "2026-06-29"): "2", ("vip", "2026-06-30"): "2"}
     assert {row["segment_key"]: (row["click_through_rate"], row["attributed_revenue_usd"])
             for row in tables["fct_segment_kpis_daily"]} == {"vip": ("0.2", "31.25"), "churned": ("0.0", "0.00")}
+    assert {row["segment_key"]: (row["member_count"], row["entered_count"], row["exited_count"],
+                                 row["attributed_revenue_usd"], row["window_start"])
+            for row in tables["segment_kpis_window"]} == {
+        "vip": ("2", "3", "1", "41.75", "2026-06-29"), "churned": ("1", "1", "0", "0.00", "2026-06-29")}
     assert {row["build"]: (row["build_number"], row["state"]) for row in tables["build_status"]} == {
         "last attempt": ("8", "failed"), "last success": ("7", "succeeded")}
     assert {row["source_table"]: row["state"] for row in tables["source_freshness"]} == {
