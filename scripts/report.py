@@ -119,6 +119,8 @@ def shown(column: str, value: Any) -> str:
             return f"{value:.2%}"
         if "p_value" in column:
             return f"{value:.3g}" if value >= 0.001 else f"{value:.1e}"
+        if value.is_integer():
+            return f"{value:,.0f}"
         return f"{value:,.4g}" if abs(value) < 1 else f"{value:,.2f}"
     if isinstance(value, datetime):
         return value.strftime("%Y-%m-%d %H:%M:%S")
@@ -321,10 +323,29 @@ def freshness_rows(status: dict[str, Any] | None, now: datetime) -> Table:
                  "error" if error is not None and age > error else
                  "warn" if warn is not None and age > warn else "ok")
         rows.append({"source_table": f"{source.get('source')}.{source.get('table')}",
-                     "newest_loaded_at": loaded, "age_hours": age,
+                     "newest_loaded_at": loaded_at, "age_hours": age,
                      "warn_after_hours": warn, "error_after_hours": error, "state": state})
     columns = ["source_table", "newest_loaded_at", "age_hours", "warn_after_hours", "error_after_hours", "state"]
     return Table("source_freshness", columns, rows, ("source_table",))
+
+
+def parse_timestamp(text: Any) -> Any:
+    """An ISO timestamp of the status file as a datetime (shown to the second); other
+    values as they are."""
+    try:
+        return datetime.fromisoformat(text) if isinstance(text, str) else text
+    except ValueError:
+        return text
+
+
+def build_summary(data: ReportData) -> str:
+    """One line for the page's header: the last build attempt and its state."""
+    if data.status_note:
+        return "last build unknown (no build status file)"
+    attempt = (data.status or {}).get("last_attempt") or {}
+    finished = parse_timestamp(attempt.get("finished_at") or attempt.get("started_at"))
+    when = f" at {shown('', finished)}" if finished else ""
+    return f"last build #{attempt.get('build_number')} {attempt.get('state')}{when}"
 
 
 def read_status(path: Path | None) -> tuple[dict[str, Any] | None, str | None]:
@@ -555,7 +576,8 @@ def freshness_section(data: ReportData) -> Section:
             entry = (data.status or {}).get(kind) or {}
             rows.append({"build": kind.replace("_", " "), "build_number": entry.get("build_number"),
                          "state": entry.get("state", "succeeded" if entry else None),
-                         "started_at": entry.get("started_at"), "finished_at": entry.get("finished_at")})
+                         "started_at": parse_timestamp(entry.get("started_at")),
+                         "finished_at": parse_timestamp(entry.get("finished_at"))})
         section.tables.append(Table("build_status", ["build", "build_number", "state", "started_at", "finished_at"],
                                     rows, ("build",)))
         section.tables.append(data.freshness)
@@ -687,8 +709,8 @@ def readouts_section(data: ReportData) -> Section:
 
 
 def build_sections(data: ReportData) -> list[Section]:
-    return [freshness_section(data), sizes_section(data), flows_section(data), overlaps_section(data),
-            kpis_section(data), readouts_section(data)]
+    return [sizes_section(data), flows_section(data), overlaps_section(data), kpis_section(data),
+            readouts_section(data), freshness_section(data)]
 
 
 def render(data: ReportData) -> str:
@@ -697,7 +719,7 @@ def render(data: ReportData) -> str:
     environment.filters["raw"] = raw
     environment.filters["shown"] = lambda value, column: shown(column, value)
     template = environment.from_string(TEMPLATE.read_text(encoding="utf-8"))
-    return template.render(data=data, sections=build_sections(data))
+    return template.render(data=data, sections=build_sections(data), build_line=build_summary(data))
 
 
 def write_report(serving_file: Path, output: Path, status_file: Path | None, now: datetime | None = None,
@@ -747,7 +769,7 @@ def screenshot(report: Path, png: Path) -> None:
             page = context.new_page()
             page.goto(report.resolve().as_uri())
             png.parent.mkdir(parents=True, exist_ok=True)
-            page.screenshot(path=str(png), full_page=False, clip={"x": 0, "y": 0, "width": 1280, "height": 1800})
+            page.screenshot(path=str(png), full_page=True, clip={"x": 0, "y": 0, "width": 1280, "height": 1500})
         finally:
             context.close()
 
