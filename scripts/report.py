@@ -777,16 +777,23 @@ def screenshot(report: Path, png: Path) -> None:
 def main(argv: list[str] | None = None) -> int:
     warehouse = os.environ.get("SEGMENTS_DUCKDB_PATH") or DEFAULT_WAREHOUSE
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--serving", type=Path, default=serving.serving_path(warehouse),
+    default_serving = serving.serving_path(warehouse)
+    parser.add_argument("--serving", type=Path, default=default_serving,
                         help="serving database to read (default: $SEGMENTS_SERVING_PATH, else serving.duckdb "
                              "beside $SEGMENTS_DUCKDB_PATH)")
-    parser.add_argument("--status", type=Path, default=build_status.status_path(Path(warehouse)),
-                        help="build status file (default: build_status.json beside the warehouse)")
+    parser.add_argument("--status", type=Path,
+                        help="build status file (default: build_status.json beside the warehouse; with "
+                             "--serving, beside that file)")
     parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT, help=f"HTML file to write (default {DEFAULT_OUTPUT})")
     parser.add_argument("--kpi-days", type=int, default=KPI_DAYS,
                         help=f"days the KPI window sums (default {KPI_DAYS})")
     parser.add_argument("--screenshot", type=Path, help="also save a PNG of the report (headless Chromium)")
     args = parser.parse_args(argv)
+    if args.status is None:
+        # The scheduled build writes the status beside the warehouse, where the serving file
+        # is by default: another serving file's build wrote its status beside it.
+        args.status = (build_status.status_path(Path(warehouse)) if args.serving == default_serving
+                       else args.serving.parent / build_status.STATUS_FILE_NAME)
     if not args.serving.is_file():
         print(f"report: no serving database at {args.serving}; run `make build` first "
               "(or pass --serving FILE)", file=sys.stderr)

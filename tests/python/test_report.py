@@ -189,6 +189,7 @@ def test_numbers_shown_equal_the_marts(open_report, tmp_path):
     assert customer_ids and not any(customer_id in page["html"] for customer_id in customer_ids)
     assert all("customer_id" not in rows[0] for rows in tables.values() if rows)
     assert page["charts"] >= 4
+    assert "<script" not in page["html"]
 
 
 # ----------------------------------------------------------- small serving files
