@@ -29,7 +29,7 @@ export GX_ANALYTICS_ENABLED := false
 export PYTHONDONTWRITEBYTECODE := 1
 
 .PHONY: run test install lock demo-data load build docs freshness real-data bench \
-        test-build test-python lint quality structure registry clean export
+        test-build test-python lint quality structure registry clean export report browser
 
 run: install demo-data load build ## Build the demo warehouse end to end
 
@@ -73,6 +73,28 @@ DRY_RUN ?=
 ARGS ?=
 export: install ## Export due audiences as change feeds (DRY_RUN=1 writes nothing; ARGS='--audience KEY --full ...')
 	$(BIN)/python scripts/export_audiences.py $(if $(filter 1,$(DRY_RUN)),--dry-run) $(ARGS)
+
+# The measurement report: one static HTML file (no network at view time) from the serving
+# database only, read-only (scripts/report.py, docs/measurement.md#the-report).
+# SERVING=FILE reads another serving file; REPORT=FILE writes elsewhere.
+SERVING ?=
+REPORT ?= data/report/index.html
+report: install ## Write the offline HTML report (data/report/index.html) from the serving database
+	$(BIN)/python scripts/report.py --output $(REPORT) $(if $(SERVING),--serving $(SERVING))
+
+# Headless Chromium for the report's browser test: Debian's package, never a browser
+# Playwright would download (it cannot be fetched here, and CI runs as root on Debian).
+CHROMIUM := /usr/bin/chromium
+browser: ## Install Debian's chromium for the report test when it is missing (needs root and apt-get)
+	@if [ -x $(CHROMIUM) ]; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		echo "Installing Debian's chromium (the report test opens the report in it)"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	else \
+		echo "$(CHROMIUM) is missing: the report test needs Debian's chromium. Install it as root:" >&2; \
+		echo "  apt-get update && apt-get install -y chromium" >&2; exit 1; \
+	fi
+	@test -x $(CHROMIUM) || { echo "chromium did not install at $(CHROMIUM)" >&2; exit 1; }
 
 freshness: install ## Report source freshness against each source's SLA
 	$(BIN)/dbt source freshness
@@ -122,7 +144,7 @@ QUALITY_DATABASE ?= $(TEST_DATABASE)
 quality: install ## Great Expectations gates on a built warehouse (the test one by default); Data Docs in target/data_docs/
 	$(BIN)/python scripts/run_quality_gates.py --database $(QUALITY_DATABASE)
 
-test-python: install ## pytest: generator, loader, importer, registry, incremental and gate tests
+test-python: install browser ## pytest: generator, loader, importer, registry, incremental, gate and report tests
 	$(BIN)/python -m pytest tests/python
 
 BENCH_CUSTOMERS ?= 100000
