@@ -29,7 +29,7 @@ export GX_ANALYTICS_ENABLED := false
 export PYTHONDONTWRITEBYTECODE := 1
 
 .PHONY: run test install lock demo-data load build docs freshness real-data bench \
-        test-build test-python lint quality structure registry clean export
+        test-build test-python lint quality structure registry clean export train
 
 run: install demo-data load build ## Build the demo warehouse end to end
 
@@ -73,6 +73,13 @@ DRY_RUN ?=
 ARGS ?=
 export: install ## Export due audiences as change feeds (DRY_RUN=1 writes nothing; ARGS='--audience KEY --full ...')
 	$(BIN)/python scripts/export_audiences.py $(if $(filter 1,$(DRY_RUN)),--dry-run) $(ARGS)
+
+# Trains the churn and purchase-propensity classifiers on the point-in-time tables of the
+# last build, promotes a model only if it beats the recency baseline and the promoted one,
+# scores every customer and fits the lifetime-value model (docs/models.md). Results go to
+# the warehouse's `ml` schema; fitted models are kept in ml_models/ beside the warehouse.
+train: install ## Train, evaluate, promote and score the machine-learned models (after a build)
+	$(BIN)/python scripts/ml_train.py --database $(SEGMENTS_DUCKDB_PATH)
 
 freshness: install ## Report source freshness against each source's SLA
 	$(BIN)/dbt source freshness

@@ -109,7 +109,9 @@ STAGES = {
                           "models/intermediate/consent/", "models/marts/consent/",
                           "models/intermediate/customers/int_customer_rfm_",
                           "models/intermediate/customers/int_customer_profiles",
-                          "models/marts/customers/", "models/marts/restricted/"),
+                          "models/marts/customers/", "models/marts/restricted/",
+                          # point-in-time features and labels of the machine-learned models
+                          "models/intermediate/ml/"),
     # Audience eligibility (activation) and the experiments over audiences and segments
     # (measurement) count with the segments they read; the baseline computes neither, so
     # this stage's ratio includes them.
