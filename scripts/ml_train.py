@@ -89,9 +89,14 @@ def ensure_tables(connection) -> None:
 
 
 def read_inputs(connection) -> tuple[pd.DataFrame, pd.DataFrame]:
-    examples = connection.execute("select * from intermediate.int_ml_training_examples").df()
+    """The labelled examples and the customers at the scoring cutoff, only the columns the
+    models use: at 1,000,000 customers the examples hold several cutoffs of them."""
+    keys = ["customer_id", "cutoff_date", "cutoff_role", "has_ordered"]
+    columns = ", ".join(keys + FEATURES)
+    examples = connection.execute(
+        f"select {columns}, will_purchase, is_churned from intermediate.int_ml_training_examples").df()
     scoring = connection.execute(
-        "select * from intermediate.int_ml_customer_features where cutoff_role = 'scoring'").df()
+        f"select {columns} from intermediate.int_ml_customer_features where cutoff_role = 'scoring'").df()
     return examples, scoring
 
 

@@ -135,3 +135,19 @@ def test_a_weaker_retrain_is_not_promoted_and_scores_stay_with_the_promoted_mode
     with duckdb.connect(str(warehouse), read_only=True) as connection:
         versions = connection.execute("select distinct model_version from ml.customer_scores order by 1").fetchall()
     assert versions == [("churn_20260601T030000",), ("purchase_propensity_20260601T030000",)]
+
+
+def test_top_contributions_name_the_feature_the_score_depends_on():
+    """A model that reads only days_since_last_order: replacing any other feature by its
+    median changes nothing, so that feature is first with the whole difference."""
+    rng = np.random.default_rng(3)
+    features = rng.integers(0, 100, size=(300, len(ml_train.FEATURES))).astype("float32")
+    recency = ml_train.FEATURES.index("days_since_last_order")
+    labels = (features[:, recency] > 50).astype(int)
+    model = ml_train.HistGradientBoostingClassifier(max_iter=20, random_state=0).fit(features, labels)
+    reference = np.median(features, axis=0)
+    names, contributions = ml_train.top_contributions(model, features, reference)
+    changed = model.predict_proba(features)[:, 1] != model.predict_proba(
+        np.where(np.arange(len(ml_train.FEATURES)) == recency, reference, features))[:, 1]
+    assert (names[changed, 0] == "days_since_last_order").all()
+    assert np.allclose(contributions[:, 1:], 0)
