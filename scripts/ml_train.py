@@ -33,6 +33,7 @@ import pandas as pd
 import scipy
 import sklearn
 from sklearn.ensemble import HistGradientBoostingClassifier
+from threadpoolctl import threadpool_limits
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -284,8 +285,11 @@ def main(argv=None) -> int:
     parser.add_argument("--database", type=Path,
                         default=Path(os.environ.get("SEGMENTS_DUCKDB_PATH", "data/warehouse.duckdb")))
     parser.add_argument("--model-dir", type=Path, help="where fitted models are kept (default: ml_models beside the database)")
+    parser.add_argument("--threads", type=int, help="OpenMP threads for gradient boosting (default: all cores); "
+                        "1 avoids threads waiting on each other when other work holds the cores")
     args = parser.parse_args(argv)
-    run(args.database, args.model_dir or args.database.parent / "ml_models")
+    with threadpool_limits(limits=args.threads):
+        run(args.database, args.model_dir or args.database.parent / "ml_models")
     return 0
 
 
