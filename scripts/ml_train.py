@@ -105,8 +105,10 @@ def day_text(value) -> str:
     return pd.Timestamp(value).date().isoformat()
 
 
-def matrix(frame: pd.DataFrame) -> np.ndarray:
-    return frame[FEATURES].astype("float32").to_numpy()
+def matrix(frame: pd.DataFrame, features: list[str] = FEATURES) -> np.ndarray:
+    """The feature matrix in the order a model was trained on (a kept model may predate a
+    change of FEATURES: it is scored on its own list)."""
+    return frame[features].astype("float32").to_numpy()
 
 
 def fit_classifier(frame: pd.DataFrame, label: str) -> HistGradientBoostingClassifier:
@@ -115,19 +117,19 @@ def fit_classifier(frame: pd.DataFrame, label: str) -> HistGradientBoostingClass
     return model
 
 
-def top_contributions(model, features: np.ndarray, reference: np.ndarray, top: int = TOP_FEATURES):
+def top_contributions(model, features: np.ndarray, reference: np.ndarray, names: list[str] = FEATURES,
+                      top: int = TOP_FEATURES):
     """Per customer, the features whose replacement by the reference value (the training
     median) moves the score most: contribution = score - score with that feature replaced.
     One extra prediction per feature; returns (names, contributions), each n x top."""
     base = model.predict_proba(features)[:, 1]
-    contributions = np.empty((len(features), len(FEATURES)))
-    for column in range(len(FEATURES)):
+    contributions = np.empty((len(features), len(names)))
+    for column in range(len(names)):
         replaced = features.copy()
         replaced[:, column] = reference[column]
         contributions[:, column] = base - model.predict_proba(replaced)[:, 1]
     order = np.argsort(-np.abs(contributions), axis=1, kind="stable")[:, :top]
-    names = np.asarray(FEATURES, dtype=object)[order]
-    return names, np.take_along_axis(contributions, order, axis=1)
+    return np.asarray(names, dtype=object)[order], np.take_along_axis(contributions, order, axis=1)
 
 
 def previous_promoted(connection, target: str):
@@ -156,9 +158,11 @@ def train_target(connection, target, examples, scoring, model_dir: Path, trained
     previous_version, previous_auc = (previous if previous else (None, None))
     if previous_version and (model_dir / f"{previous_version}.joblib").exists():
         # the promoted model, re-scored on this evaluation cutoff, not its own
-        previous_model = joblib.load(model_dir / f"{previous_version}.joblib")["model"]
-        previous_auc = ml_metrics.evaluate(
-            evaluation_labels, previous_model.predict_proba(matrix(evaluation))[:, 1]).roc_auc
+        previous_artefact = joblib.load(model_dir / f"{previous_version}.joblib")
+        if set(previous_artefact["features"]) <= set(evaluation.columns):
+            previous_scores = previous_artefact["model"].predict_proba(
+                matrix(evaluation, previous_artefact["features"]))[:, 1]
+            previous_auc = ml_metrics.evaluate(evaluation_labels, previous_scores).roc_auc
     promoted, reason = ml_metrics.should_promote(result.roc_auc, baseline_result.roc_auc, previous_auc)
 
     version = f"{target}_{version_suffix}"
@@ -200,9 +204,14 @@ def score_target(connection, target, version, scoring, model_dir: Path, scored_a
         print(f"{target}: no scores ({'no customers at the scoring cutoff' if scoring.empty else f'{artefact_path} missing'})")
         return 0
     artefact = joblib.load(artefact_path)
-    features = matrix(scoring)
+    missing = sorted(set(artefact["features"]) - set(scoring.columns))
+    if missing:
+        print(f"{target}: no scores: the promoted {version} reads features no longer built: {', '.join(missing)}")
+        return 0
+    features = matrix(scoring, artefact["features"])
     scores = artefact["model"].predict_proba(features)[:, 1]
-    names, contributions = top_contributions(artefact["model"], features, artefact["reference"])
+    names, contributions = top_contributions(artefact["model"], features, artefact["reference"],
+                                             artefact["features"])
     frame = pd.DataFrame({"customer_id": scoring["customer_id"].to_numpy(), "target": target,
                           "cutoff_date": scoring["cutoff_date"].to_numpy(), "model_version": version,
                           "score": scores, "score_band": ml_metrics.score_bands(target, scores)})
