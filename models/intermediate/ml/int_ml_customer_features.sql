@@ -105,7 +105,8 @@ web_summary as (
     group by customer_id, cutoff_date
 ),
 
--- campaigns sent before the cutoff, with the opens and clicks before it
+-- campaigns sent before the cutoff, with the opens and clicks before it (one row per
+-- customer per campaign, so counting rows counts campaigns: no distinct at 1,000,000)
 email_campaigns_before_cutoffs as (
     select
         int_customer_email_campaigns.customer_id,
@@ -130,11 +131,11 @@ email_summary as (
     select
         customer_id,
         cutoff_date,
-        count(distinct case when first_sent_at >= window_start_at then campaign_id end)
+        count(case when first_sent_at >= window_start_at then 1 end)
             as emails_sent_last_90_days,
-        count(distinct case when first_opened_at >= window_start_at then campaign_id end)
+        count(case when first_opened_at >= window_start_at then 1 end)
             as emails_opened_last_90_days,
-        count(distinct case when first_clicked_at >= window_start_at then campaign_id end)
+        count(case when first_clicked_at >= window_start_at then 1 end)
             as emails_clicked_last_90_days,
         max(first_opened_at) as last_open_at
     from email_campaigns_before_cutoffs
