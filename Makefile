@@ -29,7 +29,7 @@ export GX_ANALYTICS_ENABLED := false
 export PYTHONDONTWRITEBYTECODE := 1
 
 .PHONY: run test install lock demo-data load build docs freshness real-data bench \
-        test-build test-python lint quality structure registry clean export report browser
+        test-build test-python lint quality structure registry clean export report browser train
 
 run: install demo-data load build ## Build the demo warehouse end to end
 
@@ -95,6 +95,13 @@ browser: ## Install Debian's chromium for the report test when it is missing (ne
 		echo "  apt-get update && apt-get install -y chromium" >&2; exit 1; \
 	fi
 	@test -x $(CHROMIUM) || { echo "chromium did not install at $(CHROMIUM)" >&2; exit 1; }
+
+# Trains the churn and purchase-propensity classifiers on the point-in-time tables of the
+# last build, promotes a model only if it beats the recency baseline and the promoted one,
+# scores every customer and fits the lifetime-value model (docs/models.md). Results go to
+# the warehouse's `ml` schema; fitted models are kept in ml_models/ beside the warehouse.
+train: install ## Train, evaluate, promote and score the machine-learned models (after a build)
+	$(BIN)/python scripts/ml_train.py --database $(SEGMENTS_DUCKDB_PATH)
 
 freshness: install ## Report source freshness against each source's SLA
 	$(BIN)/dbt source freshness

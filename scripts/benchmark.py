@@ -109,7 +109,9 @@ STAGES = {
                           "models/intermediate/consent/", "models/marts/consent/",
                           "models/intermediate/customers/int_customer_rfm_",
                           "models/intermediate/customers/int_customer_profiles",
-                          "models/marts/customers/", "models/marts/restricted/"),
+                          "models/marts/customers/", "models/marts/restricted/",
+                          # point-in-time features and labels of the machine-learned models
+                          "models/intermediate/ml/"),
     # Audience eligibility (activation), the experiments over audiences and segments and
     # the segment KPI marts (measurement: int_customer_campaign_engagement,
     # int_email_conversions_attributed, int_customer_lifecycle_churns,
