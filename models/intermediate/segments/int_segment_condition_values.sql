@@ -12,7 +12,17 @@
     so an identity merge moves a person's events without recomputing any aggregate.
     Only events at or before as_of count: a window ends on as_of, so it expires as days
     pass even when no new event arrives.
+
+    The customers are computed in var('segment_condition_value_buckets') hash buckets of
+    customer_id, one statement each (see hash_bucketed_build): a customer's events all
+    fall in its bucket, so each bucket's rows are complete, and memory follows a bucket.
 -#}
+{{
+    config(
+        post_hook=["{{ insert_remaining_hash_buckets(hash_bucket_count(var('segment_condition_value_buckets'))) }}"],
+    )
+}}
+{%- set customer_buckets = hash_bucket_count(var('segment_condition_value_buckets')) | int %}
 {%- do validate_segment_registry() %}
 {%- set plan = segment_condition_plan() %}
 {%- set families_used = [] %}
@@ -87,6 +97,9 @@ int_identifiers_resolved_to_customers as (
             on web_days.product_id = products.product_id
         where web_days.activity_date <= {{ as_of_date() }}
             {{ segment_condition_pass_filter(plan, 'web', 'web_days.event_type', 'web_days.activity_date') }}
+            {%- if customer_buckets > 1 %}
+            and {{ first_hash_bucket_only('coalesce(by_account.customer_id, by_browser.customer_id)', customer_buckets) }}
+            {%- endif %}
     ),
 {% endif %}
 
@@ -121,6 +134,9 @@ int_identifiers_resolved_to_customers as (
             and orders.customer_id is not null
             and orders.ordered_date <= {{ as_of_date() }}
             {{ segment_condition_pass_filter(plan, 'order', "'order'", 'orders.ordered_date') }}
+            {%- if customer_buckets > 1 %}
+            and {{ first_hash_bucket_only('orders.customer_id', customer_buckets) }}
+            {%- endif %}
     ),
 {% endif %}
 
@@ -148,6 +164,9 @@ int_identifiers_resolved_to_customers as (
             on email_days.campaign_id = campaigns.campaign_id
         where email_days.activity_date <= {{ as_of_date() }}
             {{ segment_condition_pass_filter(plan, 'email', email_event_name, 'email_days.activity_date') }}
+            {%- if customer_buckets > 1 %}
+            and {{ first_hash_bucket_only('by_address.customer_id', customer_buckets) }}
+            {%- endif %}
     ),
 {% endif %}
 
