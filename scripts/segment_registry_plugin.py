@@ -14,8 +14,8 @@ validate_segment_registry calls it before any node runs. Likewise
 
 runs scripts/audience_registry.py's `dbt_verdict_json` for validate_audience_registry, and
 
-    segment_rule_threshold_variants(rule varchar, columns_json varchar, changes_json varchar)
-        -> varchar
+    segment_threshold_variants(rule varchar, conditions_json varchar, columns_json varchar,
+                               changes_json varchar) -> varchar
 
 runs scripts/segment_thresholds.py's `threshold_variants_json` for the macro
 segment_threshold_variants (rpt_segment_threshold_sensitivity).
@@ -32,7 +32,7 @@ import segment_thresholds
 
 FUNCTION_NAME = "segment_registry_verdict"
 AUDIENCE_FUNCTION_NAME = "audience_registry_verdict"
-THRESHOLDS_FUNCTION_NAME = "segment_rule_threshold_variants"
+THRESHOLDS_FUNCTION_NAME = "segment_threshold_variants"
 
 
 class Plugin(BasePlugin):
@@ -48,6 +48,6 @@ class Plugin(BasePlugin):
             side_effects=False,
         )
         conn.create_function(
-            THRESHOLDS_FUNCTION_NAME, segment_thresholds.threshold_variants_json, ["VARCHAR", "VARCHAR", "VARCHAR"],
-            "VARCHAR", side_effects=False,
+            THRESHOLDS_FUNCTION_NAME, segment_thresholds.threshold_variants_json,
+            ["VARCHAR", "VARCHAR", "VARCHAR", "VARCHAR"], "VARCHAR", side_effects=False,
         )

@@ -16,13 +16,21 @@ rounded to a whole number (half away from zero), and moves by at least 1 when th
 is not 0, so a small count such as `orders_lifetime >= 2` still shows its neighbours
 (1 and 3) instead of itself. A threshold of 0 stays 0 (a percentage of 0 is 0).
 
+`condition_count_variants(conditions, changes_pct)` does the same for a segment's
+behavioural `conditions:` tree: each written `count` (at_least / at_most / exactly) of a
+`performed` or `stopped_performing` node outside `per_key` is a threshold, rounded as an
+integer one, and each variant is the whole tree with that count moved. Day windows
+(within_days, active_days, ...) and per_key's counts are not varied: they change which
+events a measure reads, so a variant would need its own pass over the events.
+
 The dbt-duckdb plugin (scripts/segment_registry_plugin.py) exposes
-`threshold_variants_json` as the SQL function segment_rule_threshold_variants, which the
-macro segment_threshold_variants calls when rpt_segment_threshold_sensitivity compiles.
+`threshold_variants_json` (both at once) as the SQL function segment_threshold_variants,
+which the macro of the same name calls when rpt_segment_threshold_sensitivity compiles.
 """
 
 from __future__ import annotations
 
+import copy
 import json
 from decimal import ROUND_HALF_UP, Decimal
 
@@ -35,6 +43,10 @@ INTEGER_TYPES = (
     "integer", "int", "bigint", "smallint", "tinyint", "hugeint", "int2", "int4", "int8",
 )
 DEFAULT_CHANGES_PCT = (-20, -10, 0, 10, 20)
+# Behavioural condition kinds whose written `count` is compared in the segment's own
+# expression (a count inside per_key is judged in the per-key pass, so it is not varied).
+COUNTED_KINDS = ("performed", "stopped_performing")
+COUNT_OPERATORS = ("at_least", "at_most", "exactly")
 
 
 def _numeric_literal(node: exp.Expression) -> Decimal | None:
@@ -142,8 +154,61 @@ def threshold_variants(
     return entries
 
 
-def threshold_variants_json(rule: str, columns_json: str, changes_json: str) -> str:
-    """threshold_variants as JSON text, for the SQL function the dbt plugin registers."""
+def _count_nodes(node: object, path: str) -> list[tuple[str, str, int]]:
+    """(path, key path inside the tree, operator, value) of every written count a variant can move."""
+    if not isinstance(node, dict) or len(node) != 1:
+        return []
+    kind, body = next(iter(node.items()))
+    here = f"{path}.{kind}"
+    if kind in ("all", "any") and isinstance(body, list):
+        return [found for index, child in enumerate(body) for found in _count_nodes(child, f"{here}[{index}]")]
+    if kind == "not":
+        return _count_nodes(body, here)
+    if kind in COUNTED_KINDS and isinstance(body, dict) and isinstance(body.get("count"), dict):
+        return [(here, operator, int(value)) for operator, value in body["count"].items()
+                if operator in COUNT_OPERATORS and isinstance(value, int) and not isinstance(value, bool)]
+    return []
+
+
+def _set_count(tree: object, path: str, operator: str, value: int) -> object:
+    """A copy of the tree with the count at `path` (as _count_nodes writes it) set to value."""
+    copied = copy.deepcopy(tree)
+    node = copied
+    for step in path.split(".")[1:]:
+        kind, _, index = step.partition("[")
+        node = node[kind]
+        if index:
+            node = node[int(index.rstrip("]"))]
+    node["count"][operator] = value
+    return copied
+
+
+def condition_count_variants(conditions: object, changes_pct: tuple | list = DEFAULT_CHANGES_PCT) -> list[dict]:
+    """One entry per written count (at_least / at_most / exactly) of a behavioural condition
+    tree, outside per_key, in written order: path, operator, threshold_value and variants
+    [{change_pct, varied_value, conditions: the whole tree with only that count moved}].
+    Counts are whole numbers and round as integer thresholds do (threshold_variants)."""
+    entries = []
+    for path, operator, value in _count_nodes(conditions, "conditions"):
+        variants = []
+        for change in changes_pct:
+            new_value = int(varied_value(Decimal(value), Decimal(str(change)), True))
+            variants.append({
+                "change_pct": change,
+                "varied_value": str(new_value),
+                "conditions": _set_count(conditions, path, operator, max(new_value, 0)),
+            })
+        entries.append({"path": path, "operator": operator, "threshold_value": str(value), "variants": variants})
+    return entries
+
+
+def threshold_variants_json(rule: str, conditions_json: str, columns_json: str, changes_json: str) -> str:
+    """{"rule": threshold_variants, "conditions": condition_count_variants} as JSON text, for
+    the SQL function the dbt plugin registers (a null rule or conditions gives [])."""
     columns = {name.lower(): (kind or "").lower() for name, kind in json.loads(columns_json or "{}").items()}
     changes = json.loads(changes_json) if changes_json else list(DEFAULT_CHANGES_PCT)
-    return json.dumps(threshold_variants(rule, columns, changes))
+    conditions = json.loads(conditions_json) if conditions_json else None
+    return json.dumps({
+        "rule": threshold_variants(rule, columns, changes) if rule else [],
+        "conditions": condition_count_variants(conditions, changes) if conditions else [],
+    })

@@ -14,10 +14,6 @@
                             ancestor's) read through member_of: the order of evaluation
       member_of             the keys read through member_of by it and its ancestors
       conditions_json       its own conditions as written (JSON), none without
-      ancestor_profile_condition
-                            what profile_condition adds to the segment's own rule: its
-                            ancestors' rules, the completeness guard and the consent check
-                            (none for the default); for rpt_segment_threshold_sensitivity
       requires_consent, is_default, parent, channels_text
     For the default segment, membership_condition describes the fallback in words and SQL.
     Raises a compiler error (validate_segment_registry) when the registry is invalid. -#}
@@ -63,13 +59,11 @@
 
         {%- set written_conditions = [] -%}
         {%- set profile_rules = [] -%}
-        {%- set ancestor_rules = [] -%}
         {%- set member_of = [] -%}
         {%- if is_default -%}
             {%- set match_condition = incomplete_condition -%}
             {%- set membership_condition = 'no other active segment matches, or ' ~ incomplete_condition -%}
             {%- set profile_condition = incomplete_condition -%}
-            {%- set ancestor_profile_condition = none -%}
         {%- else -%}
             {%- set rules = [] -%}
             {%- set chain = [segment] -%}
@@ -84,9 +78,6 @@
                 {%- if link.get('rule') is not none -%}
                     {%- do rules.append('coalesce((' ~ link.rule | trim ~ '), false)') -%}
                     {%- do profile_rules.append('coalesce((' ~ link.rule | trim ~ '), false)') -%}
-                    {%- if link.key != segment.key -%}
-                        {%- do ancestor_rules.append('coalesce((' ~ link.rule | trim ~ '), false)') -%}
-                    {%- endif -%}
                 {%- endif -%}
                 {%- if link.key in condition_plan.segments -%}
                     {%- do rules.append('coalesce(' ~ condition_plan.segments[link.key].sql ~ ', false)') -%}
@@ -99,7 +90,6 @@
             {%- set match_condition = rules | join(' and ') -%}
             {%- set membership_condition = match_condition ~ ' and not ' ~ incomplete_condition ~ (' and ' ~ consent_condition if requires_consent else '') -%}
             {%- set profile_condition = (profile_rules + ['not ' ~ incomplete_condition] + ([consent_condition] if requires_consent else [])) | join(' and ') -%}
-            {%- set ancestor_profile_condition = (ancestor_rules + ['not ' ~ incomplete_condition] + ([consent_condition] if requires_consent else [])) | join(' and ') -%}
         {%- endif -%}
         {%- set membership_condition = modules.re.sub('\s+', ' ', membership_condition) -%}
         {%- set match_condition = modules.re.sub('\s+', ' ', match_condition) -%}
@@ -124,7 +114,6 @@
             'consent_condition': consent_condition,
             'membership_condition': membership_condition,
             'profile_condition': profile_condition,
-            'ancestor_profile_condition': ancestor_profile_condition,
             'rule_hash': local_md5(membership_condition),
         }) -%}
     {%- endfor -%}

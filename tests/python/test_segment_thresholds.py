@@ -3,7 +3,8 @@
 Each numeric literal compared with a column is found and varied by each percentage, one
 at a time; integer columns round (and move by at least 1); text, booleans, `in` lists and
 function arguments are left alone; `between` varies both ends separately. Every variant
-is still a rule the registry's own checker accepts.
+is still a rule the registry's own checker accepts. Behavioural conditions: each written
+count outside per_key is varied alone, the rest of the tree kept as written.
 """
 
 from __future__ import annotations
@@ -134,12 +135,62 @@ def test_variants_stay_valid_rules():
             assert segment_rules.rule_problems(variant["rule_sql"], "rule", COLUMNS) == []
 
 
-def test_json_entry_point_reads_columns_and_changes():
+def test_json_entry_point_reads_columns_changes_and_conditions():
     text = segment_thresholds.threshold_variants_json(
-        "orders_lifetime >= 4", json.dumps({"ORDERS_LIFETIME": "INTEGER"}), json.dumps([-50, 0, 50])
+        "orders_lifetime >= 4", "", json.dumps({"ORDERS_LIFETIME": "INTEGER"}), json.dumps([-50, 0, 50])
     )
-    [entry] = json.loads(text)
+    result = json.loads(text)
+    assert result["conditions"] == []
+    [entry] = result["rule"]
     assert values_by_change(entry) == {-50: "2", 0: "4", 50: "6"}
+    conditions_only = json.loads(segment_thresholds.threshold_variants_json(
+        "", json.dumps({"performed": {"event": "order", "count": {"at_least": 4}}}), "{}", ""
+    ))
+    assert conditions_only["rule"] == []
+    assert [entry["threshold_value"] for entry in conditions_only["conditions"]] == ["4"]
+
+
+LOYAL_ENGAGED = {
+    "all": [
+        {"performed": {"event": "order", "count": {"at_least": 4}, "within_days": 90}},
+        {"per_key": {
+            "key": "campaign_id", "require": "every",
+            "keys": {"last": 3, "event": "email_send"},
+            "condition": {"performed": {"event": "email_open", "count": {"at_least": 2}}},
+        }},
+        {"not": {"stopped_performing": {
+            "event": "email_open", "count": {"exactly": 10}, "active_days": 60, "inactive_days": 21,
+        }}},
+        {"performed": {"event": "page_view"}},
+    ]
+}
+
+
+def test_condition_counts_are_found_outside_per_key_in_written_order():
+    entries = segment_thresholds.condition_count_variants(LOYAL_ENGAGED)
+    assert [(entry["path"], entry["operator"], entry["threshold_value"]) for entry in entries] == [
+        ("conditions.all[0].performed", "at_least", "4"),
+        ("conditions.all[2].not.stopped_performing", "exactly", "10"),
+    ]
+
+
+def test_condition_count_variants_move_one_count_and_keep_the_rest():
+    first, second = segment_thresholds.condition_count_variants(LOYAL_ENGAGED)
+    assert values_by_change(first) == {-20: "3", -10: "3", 0: "4", 10: "5", 20: "5"}
+    assert values_by_change(second) == {-20: "8", -10: "9", 0: "10", 10: "11", 20: "12"}
+    varied = {variant["change_pct"]: variant["conditions"] for variant in first["variants"]}
+    assert varied[20]["all"][0]["performed"] == {"event": "order", "count": {"at_least": 5}, "within_days": 90}
+    assert varied[20]["all"][1] == LOYAL_ENGAGED["all"][1]  # per_key and its inner count untouched
+    assert varied[20]["all"][2] == LOYAL_ENGAGED["all"][2]
+    assert varied[0] == LOYAL_ENGAGED
+    assert LOYAL_ENGAGED["all"][0]["performed"]["count"] == {"at_least": 4}  # the input is not changed
+    moved = {v["change_pct"]: v["conditions"] for v in second["variants"]}
+    assert moved[-20]["all"][2]["not"]["stopped_performing"]["count"] == {"exactly": 8}
+
+
+def test_count_of_one_moves_to_zero_and_two():
+    [entry] = segment_thresholds.condition_count_variants({"performed": {"event": "order", "count": {"at_most": 1}}})
+    assert values_by_change(entry) == {-20: "0", -10: "0", 0: "1", 10: "2", 20: "2"}
 
 
 def test_varied_value_helper():
