@@ -12,8 +12,11 @@
     segments models splice (and the rule_hash made from them) hold no date: a segment's
     definition does not change because time passed. The validator
     (scripts/segment_conditions.py) has already checked every tree against the event
-    catalogue, so this code trusts names, types and shapes. -#}
-{% macro segment_condition_plan() %}
+    catalogue, so this code trusts names, types and shapes.
+    `segments` (default: the registry) plans other entries instead: the threshold sensitivity
+    report plans one segment with a count changed, whose measures are then named as the
+    registry's plan names them (the names follow the segment key and the tree's shape). -#}
+{% macro segment_condition_plan(segments=none) %}
     {%- set catalogue = segment_event_catalogue() -%}
     {%- set event_family = {} -%}
     {%- set families = {} -%}
@@ -31,7 +34,8 @@
         {{ return(plan) }}
     {%- endif -%}
     {%- set as_of = modules.datetime.datetime.strptime(as_of_date_string(), '%Y-%m-%d').date() -%}
-    {%- for segment in segment_registry() if segment.status == 'active' and segment.get('conditions') is not none -%}
+    {%- for segment in (segments if segments is not none else segment_registry())
+        if segment.status == 'active' and segment.get('conditions') is not none -%}
         {%- set context = {
             'segment_key': segment.key,
             'prefix': 'cv_' ~ local_md5(segment.key)[:10],

@@ -11,21 +11,7 @@
     {%- set registry_macro = segment_registry.macro -%}
     {%- set registry_file = (registry_macro.patch_path or '').split('://')[-1] -%}
     {%- set project_dir = invocation_args_dict.get('project_dir') -%}
-    {#- The columns a rule may read: the documented columns of dim_customers (its contract,
-        docs/customer_profile_contract.md), name -> data type. None when the project graph
-        is not available (unit tests); the validator then reads the same columns from the
-        project files. -#}
-    {%- set rule_columns = none -%}
-    {%- if graph.get('nodes') -%}
-        {%- set node = graph.nodes.get('model.' ~ project_name ~ '.dim_customers') -%}
-        {%- if node is none or not node.columns -%}
-            {{ exceptions.raise_compiler_error("Segment registry: dim_customers has no documented columns, so segment rules cannot be checked.") }}
-        {%- endif -%}
-        {%- set rule_columns = {} -%}
-        {%- for column_name, column in node.columns.items() -%}
-            {%- do rule_columns.update({column_name | lower: (column.data_type or '') | lower}) -%}
-        {%- endfor -%}
-    {%- endif -%}
+    {%- set rule_columns = segment_rule_columns() -%}
     {%- set verdict = segment_registry_verdict(
         (project_dir ~ '/' ~ registry_file) if project_dir and registry_file else registry_file,
         (registry_macro.meta or {}).get('segments'),
@@ -41,3 +27,4 @@
     {%- endif -%}
     {{ return('') }}
 {% endmacro %}
+
