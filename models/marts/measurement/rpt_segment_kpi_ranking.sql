@@ -105,19 +105,10 @@ segment_kpis as (
         {%- for kpi in kpis %}
             {%- set segment_side = 'segment_size_trend' if kpi.denominator == 'population_at_window_start'
                 else 'segment_window_totals' %}
-            cast(
-                case
-                    when {{ segment_side }}.{{ kpi.denominator }} > 0
-                        then 1.0 * segment_window_totals.{{ kpi.numerator }} / {{ segment_side }}.{{ kpi.denominator }}
-                end as {{ type_double() }}
-            ) as {{ kpi.name }},
-            cast(
-                case
-                    when baseline_window_totals.{{ kpi.denominator }} > 0
-                        then 1.0 * baseline_window_totals.{{ kpi.numerator }}
-                            / baseline_window_totals.{{ kpi.denominator }}
-                end as {{ type_double() }}
-            ) as baseline_{{ kpi.name }},
+            {{ kpi_rate('segment_window_totals.' ~ kpi.numerator, segment_side ~ '.' ~ kpi.denominator) }}
+                as {{ kpi.name }},
+            {{ kpi_rate('baseline_window_totals.' ~ kpi.numerator, 'baseline_window_totals.' ~ kpi.denominator) }}
+                as baseline_{{ kpi.name }},
         {%- endfor %}
         {%- for column in counts %}
             cast(
@@ -149,10 +140,7 @@ final as (
         {%- for kpi in kpis %}
             {{ kpi.name }},
             baseline_{{ kpi.name }},
-            cast(
-                case when baseline_{{ kpi.name }} > 0 then {{ kpi.name }} / baseline_{{ kpi.name }} - 1 end
-                as {{ type_double() }}
-            ) as {{ kpi.name }}_lift,
+            {{ kpi_rate(kpi.name, 'baseline_' ~ kpi.name) }} - 1 as {{ kpi.name }}_lift,
         {%- endfor %}
         {{ segment_sql_string(primary) }} as primary_kpi,
         cast(rank() over (
@@ -163,12 +151,8 @@ final as (
         cast(member_count - population_at_window_start as {{ dbt.type_bigint() }}) as member_count_window_change,
         cast(previous_member_count as {{ dbt.type_bigint() }}) as previous_member_count,
         cast(member_count - previous_member_count as {{ dbt.type_bigint() }}) as member_count_day_over_day_change,
-        cast(
-            case
-                when previous_member_count > 0 then 1.0 * (member_count - previous_member_count) / previous_member_count
-            end
-            as {{ type_double() }}
-        ) as member_count_day_over_day_change_ratio,
+        {{ kpi_rate('member_count - previous_member_count', 'previous_member_count') }}
+            as member_count_day_over_day_change_ratio,
         {{ segment_size_change_is_abnormal('previous_member_count', 'member_count', 'growth') }} as is_abnormal_growth,
         {{ segment_size_change_is_abnormal('previous_member_count', 'member_count', 'shrink') }} as is_abnormal_shrink,
         latest_kpi_date,
